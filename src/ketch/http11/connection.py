@@ -1,0 +1,505 @@
+"""`Connection`: the server side of one HTTP/1.1 connection, without I/O.
+
+Theory of operation:
+
+* Bytes in: `receive_data` appends to the receive buffer (``b""`` means EOF).  `next_event` turns
+  buffered bytes into at most one event per call, or returns `NEED_DATA` (feed more) or `PAUSED`
+  (answer the current request first).  Pipelined requests stay in the buffer, unparsed, until
+  `start_next_cycle`, so a client can never make the server parse ahead of its responses.
+* Bytes out: `send` turns response events into bytes; `send_complete` writes a whole response in
+  one piece (head and body, Content-Length set), the fast path for bodies that are already known.
+* The buffer is a ``bytes`` object while it holds at most one received piece (zero copies for the
+  common case of one request per read) and a ``bytearray`` while pieces accumulate, so a head that
+  arrives one byte at a time costs linear, not quadratic, copying.  The search for the end of a head
+  resumes where the previous one stopped.
+* Errors: a `RemoteProtocolError` from reading puts the client in ERROR; the server may still send
+  one final response (its ``status_hint``) and must then close.  A `LocalProtocolError` from
+  `send` puts us in ERROR: the response is broken and the connection must be closed.
+"""
+
+from __future__ import annotations
+
+from .errors import LocalProtocolError, RemoteProtocolError
+from .events import (
+    NEED_DATA,
+    PAUSED,
+    ConnectionClosed,
+    Data,
+    EndOfMessage,
+    Event,
+    Headers,
+    InformationalResponse,
+    Request,
+    Response,
+    Sentinel,
+)
+from .headers import comma_tokens, parse_field_lines, validate_outgoing
+from .limits import Limits
+from .readers import CHUNKED, HeadInfo, parse_chunk_line, parse_request_head
+from .state import ConnectionState, State
+from .writers import (
+    ChunkedWriter,
+    ContentLengthWriter,
+    NoBodyWriter,
+    UntilCloseWriter,
+    Writer,
+    status_line,
+    write_fields,
+    write_fields_except,
+)
+
+__all__ = ["Connection"]
+
+_DEFAULT_LIMITS = Limits()
+
+# Phases of a chunked body.
+_SIZE, _DATA, _DATA_CRLF, _TRAILERS = range(4)
+
+
+class Connection:
+    """The server side of an HTTP/1.1 connection.
+
+    Args:
+        limits: bounds on what the client may make us buffer (`Limits` defaults otherwise).
+        extra_headers: fields added to every response head (``server: ketch``, for instance);
+            validated once, here.
+
+    Attributes:
+        date: the value of the Date field added to responses that have none, or ``None`` for no
+            Date field.  The server sets it once per second; the core has no clock.
+        client_is_waiting_for_100_continue: the current request said ``Expect: 100-continue`` and
+            no body byte, 100 or final response has been exchanged since.
+    """
+
+    __slots__ = (
+        "_body_seen",
+        "_buf",
+        "_chunk_phase",
+        "_chunked",
+        "_eof",
+        "_extra",
+        "_info",
+        "_pos",
+        "_remaining",
+        "_scanned",
+        "_state",
+        "_writer",
+        "client_is_waiting_for_100_continue",
+        "date",
+        "limits",
+    )
+
+    def __init__(self, limits: Limits | None = None, *, extra_headers: Headers | None = None) -> None:
+        self.limits = limits or _DEFAULT_LIMITS
+        self._state = ConnectionState()
+        self._buf: bytes | bytearray = b""
+        self._pos = 0
+        self._eof = False
+        self._scanned = 0
+        self._info: HeadInfo | None = None
+        self._remaining = 0
+        self._chunked = False
+        self._chunk_phase = _SIZE
+        self._body_seen = 0
+        self._writer: Writer | None = None
+        if extra_headers:
+            validate_outgoing(extra_headers)
+        self._extra = write_fields(extra_headers) if extra_headers else b""
+        self.date: bytes | None = None
+        self.client_is_waiting_for_100_continue = False
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def our_state(self) -> State:
+        """The server's state."""
+        return self._state.ours
+
+    @property
+    def their_state(self) -> State:
+        """The client's state."""
+        return self._state.theirs
+
+    @property
+    def keep_alive(self) -> bool:
+        """Whether the connection may carry another request after this cycle."""
+        return self._state.keep_alive
+
+    @property
+    def request(self) -> Request | None:
+        """The request of the current cycle, once its head has been read."""
+        return self._info.request if self._info is not None else None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet turned into events."""
+        return len(self._buf) - self._pos
+
+    @property
+    def trailing_data(self) -> tuple[bytes, bool]:
+        """The unread bytes and whether EOF was seen: after a protocol switch, the new protocol's."""
+        return bytes(self._buf[self._pos :]), self._eof
+
+    def start_next_cycle(self) -> None:
+        """Begin the next request after both sides finished the current one.
+
+        Raises:
+            LocalProtocolError: either side is not DONE.
+        """
+        self._state.start_next_cycle()
+        self._info = None
+        self._writer = None
+        self._body_seen = 0
+        self.client_is_waiting_for_100_continue = False
+
+    # ------------------------------------------------------------------ reading
+
+    def receive_data(self, data: bytes) -> None:
+        """Add bytes received from the client; ``b""`` means the client closed its side (EOF).
+
+        Raises:
+            RuntimeError: data after EOF.
+        """
+        if not data:
+            self._eof = True
+            return
+        if self._eof:
+            raise RuntimeError("received data after EOF")
+        buf = self._buf
+        pos = self._pos
+        if pos >= len(buf):
+            self._buf = data
+        elif type(buf) is bytearray:
+            if pos:
+                del buf[:pos]  # O(1): CPython moves the bytearray's start
+            buf += data
+        else:
+            grown = bytearray(buf[pos:])
+            grown += data
+            self._buf = grown
+        self._pos = 0
+
+    def next_event(self) -> Event | Sentinel:
+        """Return the next event from the buffer, `NEED_DATA` or `PAUSED`.
+
+        Raises:
+            RemoteProtocolError: the client sent invalid bytes, or closed mid-message; its
+                ``status_hint`` is the status to answer.  The client is in ERROR afterwards.
+        """
+        theirs = self._state.theirs
+        try:
+            if theirs is State.SEND_BODY:
+                return self._read_body()
+            if theirs is State.IDLE:
+                return self._read_head()
+        except RemoteProtocolError:
+            self._state.their_error()
+            raise
+        if theirs is State.ERROR:
+            raise RemoteProtocolError("the client already sent invalid data")
+        if theirs is State.CLOSED:
+            return ConnectionClosed()
+        if theirs is State.DONE or theirs is State.MUST_CLOSE:
+            if self._eof and self._pos >= len(self._buf):
+                self._state.their_event(ConnectionClosed)
+                return ConnectionClosed()
+        return PAUSED
+
+    def _take(self, end: int) -> bytes:
+        chunk = self._buf[self._pos : end]
+        self._pos = end
+        return chunk if type(chunk) is bytes else bytes(chunk)
+
+    def _read_head(self) -> Request | ConnectionClosed | Sentinel:
+        buf, pos, limits = self._buf, self._pos, self.limits
+        if buf.startswith(b"\r\n", pos):
+            # RFC 9112 §2.2: a server SHOULD ignore at least one empty line before a request-line.
+            start = pos
+            while buf.startswith(b"\r\n", pos):
+                pos += 2
+            if pos - start > limits.max_header_bytes:
+                raise RemoteProtocolError("too many empty lines before the request")
+            self._pos = pos
+            self._scanned = 0
+        end = buf.find(b"\r\n\r\n", pos + self._scanned)
+        if end < 0:
+            size = len(buf) - pos
+            if size > limits.max_request_line + 1 and buf.find(
+                b"\r\n", pos, pos + limits.max_request_line + 2
+            ) < 0:
+                raise RemoteProtocolError("request line too long", 414)
+            if size > limits.max_header_bytes:
+                raise RemoteProtocolError("request head too large", 431)
+            if self._eof:
+                if size:
+                    raise RemoteProtocolError("client closed in the middle of a request head")
+                self._state.their_event(ConnectionClosed)
+                return ConnectionClosed()
+            self._scanned = max(0, size - 3)
+            return NEED_DATA
+        self._scanned = 0
+        if end + 4 - pos > limits.max_header_bytes:
+            if buf.find(b"\r\n", pos, pos + limits.max_request_line + 2) < 0:
+                raise RemoteProtocolError("request line too long", 414)
+            raise RemoteProtocolError("request head too large", 431)
+        head = self._take(end)
+        self._pos = end + 4
+        info = parse_request_head(head, limits)
+        state = self._state
+        state.their_event(Request, switch=info.switch)
+        if not info.keep_alive:
+            state.close_after_this()
+        self._info = info
+        length = info.body_length
+        if length == CHUNKED:
+            self._chunked = True
+            self._chunk_phase = _SIZE
+            self._remaining = 0
+        else:
+            self._chunked = False
+            self._remaining = length
+        self.client_is_waiting_for_100_continue = info.expect_continue and length != 0
+        return info.request
+
+    def _read_body(self) -> Data | EndOfMessage | Sentinel:
+        if self._chunked:
+            return self._read_chunked()
+        remaining = self._remaining
+        if not remaining:
+            self._state.their_event(EndOfMessage)
+            return EndOfMessage()
+        available = len(self._buf) - self._pos
+        if not available:
+            if self._eof:
+                raise RemoteProtocolError("client closed before the end of the body")
+            return NEED_DATA
+        self.client_is_waiting_for_100_continue = False
+        if available >= remaining:
+            self._remaining = 0
+            return Data(self._take(self._pos + remaining))
+        self._remaining = remaining - available
+        return Data(self._take(len(self._buf)))
+
+    def _read_chunked(self) -> Data | EndOfMessage | Sentinel:
+        buf, pos = self._buf, self._pos
+        while True:
+            phase = self._chunk_phase
+            if phase == _DATA:
+                available = len(buf) - pos
+                if not available:
+                    break
+                self.client_is_waiting_for_100_continue = False
+                size = min(available, self._remaining)
+                self._remaining -= size
+                if not self._remaining:
+                    self._chunk_phase = _DATA_CRLF
+                return Data(self._take(pos + size))
+            if phase == _DATA_CRLF:
+                if len(buf) - pos < 2:
+                    break
+                if not buf.startswith(b"\r\n", pos):
+                    raise RemoteProtocolError("chunk data not followed by CRLF")
+                pos = self._pos = pos + 2
+                self._chunk_phase = _SIZE
+            elif phase == _SIZE:
+                limit = self.limits.max_chunk_line
+                end = buf.find(b"\r\n", pos, pos + limit + 2)
+                if end < 0:
+                    if len(buf) - pos > limit + 1:
+                        raise RemoteProtocolError("chunk-size line too long")
+                    break
+                size = parse_chunk_line(bytes(buf[pos:end]))
+                pos = self._pos = end + 2
+                if size:
+                    self._body_seen += size
+                    max_body = self.limits.max_body_size
+                    if max_body is not None and self._body_seen > max_body:
+                        raise RemoteProtocolError("request body too large", 413)
+                    self._remaining = size
+                    self._chunk_phase = _DATA
+                else:
+                    self._chunk_phase = _TRAILERS
+            else:
+                return self._read_trailers()
+        if self._eof:
+            raise RemoteProtocolError("client closed before the end of the chunked body")
+        return NEED_DATA
+
+    def _read_trailers(self) -> EndOfMessage | Sentinel:
+        buf, pos, limits = self._buf, self._pos, self.limits
+        if buf.startswith(b"\r\n", pos):
+            self._pos = pos + 2
+            self._state.their_event(EndOfMessage)
+            return EndOfMessage()
+        end = buf.find(b"\r\n\r\n", pos)
+        if end < 0 or end + 4 - pos > limits.max_header_bytes:
+            if len(buf) - pos > limits.max_header_bytes or end >= 0:
+                raise RemoteProtocolError("trailer section too large", 431)
+            if self._eof:
+                raise RemoteProtocolError("client closed in the middle of the trailers")
+            return NEED_DATA
+        lines = self._take(end).split(b"\r\n")
+        self._pos = end + 4
+        if len(lines) > limits.max_header_count:
+            raise RemoteProtocolError("too many trailer fields", 431)
+        trailers, _ = parse_field_lines(lines)
+        self._state.their_event(EndOfMessage)
+        return EndOfMessage(headers=trailers)
+
+    # ------------------------------------------------------------------ writing
+
+    def send(self, event: Event) -> bytes:
+        """Turn a response event into bytes to write.
+
+        Args:
+            event: `InformationalResponse`, `Response`, `Data`, `EndOfMessage` (its headers are
+                trailers, which need chunked framing) or `ConnectionClosed` (no bytes; records
+                that we closed).
+
+        Returns:
+            The bytes to write, possibly empty.
+
+        Raises:
+            LocalProtocolError: the event is not allowed now or is invalid (a CR in a header, more
+                content than Content-Length, ...).  We are in ERROR afterwards.
+        """
+        try:
+            if type(event) is Data:
+                if self._state.ours is not State.SEND_BODY or self._writer is None:
+                    raise LocalProtocolError(f"cannot send Data in state {self._state.ours}")
+                return self._writer.data(event.data)
+            if type(event) is Response:
+                return self._send_response(event, None)
+            if type(event) is EndOfMessage:
+                writer = self._writer
+                if self._state.ours is not State.SEND_BODY or writer is None:
+                    raise LocalProtocolError(f"cannot end a message in state {self._state.ours}")
+                out = writer.end(event.headers)
+                self._state.our_event(EndOfMessage)
+                return out
+            if type(event) is InformationalResponse:
+                return self._send_informational(event)
+            if type(event) is ConnectionClosed:
+                self._state.our_event(ConnectionClosed)
+                return b""
+            raise LocalProtocolError(f"a server cannot send {type(event).__name__}")
+        except LocalProtocolError:
+            self._state.our_error()
+            raise
+
+    def send_complete(self, response: Response, body: bytes = b"") -> bytes:
+        """Write a whole response at once: head, body and end of message.
+
+        Content-Length is set to ``len(body)`` unless the response has a Content-Length (which
+        must then match) or no content is allowed (HEAD, 1xx, 204, 304).
+
+        Raises:
+            LocalProtocolError: as for `send`.
+        """
+        try:
+            head = self._send_response(response, len(body))
+            writer = self._writer
+            assert writer is not None
+            out = writer.data(body) if body else b""
+            writer.end([])
+            self._state.our_event(EndOfMessage)
+        except LocalProtocolError:
+            self._state.our_error()
+            raise
+        return head + out if out else head
+
+    def _send_informational(self, event: InformationalResponse) -> bytes:
+        info = self._info
+        is_connect = info is not None and info.request.method == b"CONNECT"
+        validate_outgoing(event.headers)
+        self._state.our_event(
+            InformationalResponse, status_code=event.status_code, is_connect=is_connect
+        )
+        self.client_is_waiting_for_100_continue = False
+        return status_line(event.status_code, event.reason) + write_fields(event.headers) + b"\r\n"
+
+    def _send_response(self, response: Response, known_length: int | None) -> bytes:
+        state = self._state
+        if state.ours is State.IDLE:
+            # Answering a request that never parsed (their ERROR), or a timeout: one response,
+            # then close.
+            state.ours = State.SEND_RESPONSE
+            state.close_after_this()
+        info = self._info
+        method = info.request.method if info is not None else b"GET"
+        http10 = info is not None and info.request.http_version == b"1.0"
+        status = response.status_code
+        headers = response.headers
+        validate_outgoing(headers)
+
+        length: bytes | None = None
+        coding: bytes | None = None
+        app_close = False
+        has_date = False
+        for name, value in headers:
+            lname = name.lower()
+            if lname == b"content-length":
+                if length is not None and value != length:
+                    raise LocalProtocolError("conflicting Content-Length fields")
+                length = value
+            elif lname == b"transfer-encoding":
+                coding = value
+            elif lname == b"connection":
+                app_close = app_close or b"close" in comma_tokens([value])
+            elif lname == b"date":
+                has_date = True
+
+        state.our_event(Response, status_code=status, is_connect=method == b"CONNECT")
+        self.client_is_waiting_for_100_continue = False
+        drop: tuple[bytes, ...] = ()
+        added = b""
+        close = False
+        writer: Writer
+        if state.ours is State.SWITCHED_PROTOCOL:
+            writer = NoBodyWriter(discard=False)
+            drop = (b"content-length", b"transfer-encoding")
+        elif status == 204 or status == 304 or method == b"HEAD":
+            writer = NoBodyWriter(discard=method == b"HEAD")
+            if status == 204:  # RFC 9110 §8.6: MUST NOT send Content-Length in a 204
+                drop = (b"content-length", b"transfer-encoding")
+            elif coding is not None:
+                drop = (b"transfer-encoding",)
+            elif length is None and known_length is not None and status != 304:
+                added = b"content-length: %d\r\n" % known_length
+        elif coding is not None:
+            if length is not None:
+                raise LocalProtocolError("both Content-Length and Transfer-Encoding")
+            if comma_tokens([coding])[-1:] != [b"chunked"]:
+                raise LocalProtocolError("Transfer-Encoding must end with chunked")
+            if http10:
+                writer = UntilCloseWriter()
+                drop = (b"transfer-encoding",)
+                close = True
+            else:
+                writer = ChunkedWriter()
+        elif length is not None:
+            if not length.isdigit():
+                raise LocalProtocolError(f"invalid Content-Length {length[:32]!r}")
+            writer = ContentLengthWriter(int(length))
+        elif known_length is not None:
+            writer = ContentLengthWriter(known_length)
+            added = b"content-length: %d\r\n" % known_length
+        elif http10:
+            writer = UntilCloseWriter()
+            close = True
+        else:
+            writer = ChunkedWriter()
+            added = b"transfer-encoding: chunked\r\n"
+        self._writer = writer
+
+        if close or app_close:
+            state.close_after_this()
+        if not state.keep_alive and state.ours is not State.SWITCHED_PROTOCOL:
+            if not app_close:
+                added += b"connection: close\r\n"
+        elif http10:
+            added += b"connection: keep-alive\r\n"
+        if not has_date and self.date is not None:
+            added += b"date: " + self.date + b"\r\n"
+        fields = write_fields_except(headers, drop) if drop else write_fields(headers)
+        return status_line(status, response.reason) + fields + added + self._extra + b"\r\n"

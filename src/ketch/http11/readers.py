@@ -1,0 +1,222 @@
+"""Bytes to events: the request head and the two body framings a request may use.
+
+Strategy: a head is parsed only once it is complete (CRLF CRLF seen), in bulk: one split on CRLF,
+the request line split on SP, field lines looked up or parsed by `headers.parse_field_lines`.  There
+are no per-byte loops in Python; every byte is checked by a ``translate`` table or a compiled
+pattern.  Anything that admits two readings is rejected (RFC 9112 §6.3, §11.2): that is what stops
+request smuggling through a proxy that would read the message the other way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._abnf import CHUNK_LINE_RE, HOST_RE, SCHEME_RE, TARGET_CHARS, TOKEN_CHARS, VERSION_RE
+from .errors import RemoteProtocolError
+from .events import Request
+from .headers import comma_tokens, parse_field_lines
+from .limits import Limits
+
+__all__ = ["CHUNKED", "HeadInfo", "parse_chunk_line", "parse_request_head"]
+
+CHUNKED = -1
+"""`HeadInfo.body_length` of a chunked body."""
+
+# Methods seen on every busy server skip the token check; any other token is still accepted.
+_KNOWN_METHODS = frozenset(
+    (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE")
+)
+_MAX_LENGTH_DIGITS = 18  # 10**18 - 1 bytes is far past any body; more digits is an overflow attempt
+
+
+@dataclass(slots=True)
+class HeadInfo:
+    """What the head says about the rest of the exchange.
+
+    Attributes:
+        request: the request event.
+        body_length: content length in bytes, or `CHUNKED`.
+        keep_alive: the client allows the connection to be reused (RFC 9112 §9.3).
+        expect_continue: the client waits for 100 Continue before sending the body.
+        switch: the request asks for a protocol switch (Upgrade with ``Connection: upgrade``, or
+            CONNECT); the bytes after it may belong to another protocol.
+    """
+
+    request: Request
+    body_length: int
+    keep_alive: bool
+    expect_continue: bool
+    switch: bool
+
+
+def parse_request_head(head: bytes, limits: Limits) -> HeadInfo:
+    """Parse a complete request head.
+
+    Args:
+        head: the request line and field lines, CRLF-separated, without the final CRLF CRLF.
+        limits: the limits to enforce.
+
+    Returns:
+        The request and its framing.
+
+    Raises:
+        RemoteProtocolError: the head is invalid (400), too large (414, 431), declares a body over
+            the limit (413) or a transfer coding we do not implement (501), or an HTTP version we
+            do not speak (505).
+    """
+    lines = head.split(b"\r\n")
+    request_line = lines[0]
+    if len(request_line) > limits.max_request_line:
+        raise RemoteProtocolError("request line too long", 414)
+    parts = request_line.split(b" ")
+    if len(parts) != 3:
+        # RFC 9112 §3: exactly one SP between the three parts, none inside them.
+        raise RemoteProtocolError("malformed request line")
+    method, target, version = parts
+    if method not in _KNOWN_METHODS and (not method or method.translate(None, TOKEN_CHARS)):
+        raise RemoteProtocolError("invalid method")
+    if version == b"HTTP/1.1":
+        http_version = b"1.1"
+    elif version == b"HTTP/1.0":
+        http_version = b"1.0"
+    elif VERSION_RE.fullmatch(version):
+        raise RemoteProtocolError("unsupported HTTP version", 505)
+    else:
+        raise RemoteProtocolError("invalid HTTP version")
+    _check_target(method, target)
+    del lines[0]
+    if len(lines) > limits.max_header_count:
+        raise RemoteProtocolError("too many header fields", 431)
+    headers, special = parse_field_lines(lines)
+    request = Request(method=method, target=target, http_version=http_version, headers=headers)
+    if not special:
+        if http_version == b"1.1":
+            raise RemoteProtocolError("missing Host header")
+        return HeadInfo(request, 0, False, False, method == b"CONNECT")
+    return _interpret(request, special, limits)
+
+
+def _check_target(method: bytes, target: bytes) -> None:
+    if not target or target.translate(None, TARGET_CHARS):
+        raise RemoteProtocolError("invalid character in request target")
+    if target[0] == 0x2F:  # "/": origin-form, by far the most common
+        if method == b"CONNECT":
+            raise RemoteProtocolError("CONNECT needs an authority-form target")
+        return
+    if method == b"CONNECT":
+        # authority-form = uri-host ":" port (RFC 9112 §3.2.3)
+        host, colon, port = target.rpartition(b":")
+        if not colon or not host or not port.isdigit() or not HOST_RE.fullmatch(target):
+            raise RemoteProtocolError("invalid authority-form target")
+    elif target == b"*":
+        if method != b"OPTIONS":
+            raise RemoteProtocolError("asterisk-form target is for OPTIONS only")
+    elif not SCHEME_RE.match(target):
+        raise RemoteProtocolError("invalid request target")
+
+
+def _interpret(request: Request, special: list[tuple[bytes, bytes]], limits: Limits) -> HeadInfo:
+    hosts: list[bytes] = []
+    lengths: list[bytes] = []
+    codings: list[bytes] = []
+    connection: list[bytes] = []
+    upgrade = False
+    expect: list[bytes] = []
+    for lname, value in special:
+        if lname == b"host":
+            hosts.append(value)
+        elif lname == b"connection":
+            connection.append(value)
+        elif lname == b"content-length":
+            lengths.append(value)
+        elif lname == b"transfer-encoding":
+            codings.append(value)
+        elif lname == b"upgrade":
+            upgrade = True
+        else:  # expect
+            expect.append(value)
+
+    http11 = request.http_version == b"1.1"
+    # RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, and for any request with more than
+    # one Host line or an invalid Host value.
+    if len(hosts) != 1:
+        if hosts or http11:
+            raise RemoteProtocolError("missing Host header" if not hosts else "duplicate Host")
+    elif not HOST_RE.fullmatch(hosts[0]):
+        raise RemoteProtocolError("invalid Host header")
+
+    if codings:
+        body_length = _chunked_framing(codings, lengths, http11)
+    elif lengths:
+        body_length = _content_length(lengths)
+        if limits.max_body_size is not None and body_length > limits.max_body_size:
+            raise RemoteProtocolError("request body too large", 413)
+    else:
+        body_length = 0
+
+    tokens = comma_tokens(connection) if connection else []
+    if http11:
+        keep_alive = b"close" not in tokens
+    else:
+        keep_alive = b"keep-alive" in tokens and b"close" not in tokens
+    switch = (upgrade and b"upgrade" in tokens) or request.method == b"CONNECT"
+    # RFC 9110 §10.1.1: a server MUST ignore 100-continue in an HTTP/1.0 request.
+    expect_continue = http11 and bool(expect) and b"100-continue" in comma_tokens(expect)
+    return HeadInfo(request, body_length, keep_alive, expect_continue, switch)
+
+
+def _content_length(values: list[bytes]) -> int:
+    # RFC 9110 §8.6: Content-Length = 1*DIGIT.  A list of identical values ("5, 5", or the same
+    # field twice) may be folded into one; anything else is an unrecoverable framing error
+    # (RFC 9112 §6.3 item 5).
+    members = set()
+    for value in values:
+        for member in value.split(b","):
+            members.add(member.strip(b" \t"))
+    if len(members) != 1:
+        raise RemoteProtocolError("conflicting Content-Length values")
+    digits = members.pop()
+    if not digits.isdigit():  # bytes.isdigit() is ASCII-only
+        raise RemoteProtocolError("invalid Content-Length")
+    digits = digits.lstrip(b"0") or b"0"
+    if len(digits) > _MAX_LENGTH_DIGITS:
+        raise RemoteProtocolError("Content-Length too large", 413)
+    return int(digits)
+
+
+def _chunked_framing(codings: list[bytes], lengths: list[bytes], http11: bool) -> int:
+    # RFC 9112 §6.1: a server receiving Transfer-Encoding in an HTTP/1.0 request MUST treat the
+    # framing as faulty; §6.3 item 3: with Content-Length too, the message is a smuggling attempt.
+    if not http11:
+        raise RemoteProtocolError("Transfer-Encoding in an HTTP/1.0 request")
+    if lengths:
+        raise RemoteProtocolError("both Transfer-Encoding and Content-Length")
+    names = []
+    for value in codings:
+        for member in value.split(b","):
+            name = member.partition(b";")[0].strip(b" \t").lower()
+            if not name or name.translate(None, TOKEN_CHARS):
+                raise RemoteProtocolError("invalid Transfer-Encoding")
+            names.append(name)
+    # §6.3 item 4: chunked must be the final coding of a request, else 400.  Applying it twice is
+    # forbidden (§7).  A coding we do not decode before it is a 501 (§6.1).
+    if not names or names[-1] != b"chunked" or names.count(b"chunked") != 1:
+        raise RemoteProtocolError("Transfer-Encoding must end with a single chunked")
+    if len(names) > 1:
+        raise RemoteProtocolError("unsupported transfer coding", 501)
+    return CHUNKED
+
+
+def parse_chunk_line(line: bytes) -> int:
+    """Parse a chunk-size line (without CRLF) and return the chunk size.
+
+    Raises:
+        RemoteProtocolError: the line is not ``chunk-size [ chunk-ext ]`` or the size overflows.
+    """
+    match = CHUNK_LINE_RE.fullmatch(line)
+    if match is None:
+        raise RemoteProtocolError("invalid chunk-size line")
+    digits = match.group(1).lstrip(b"0") or b"0"
+    if len(digits) > 15:  # 16**15 bytes: past any body; guards int() against huge hex strings
+        raise RemoteProtocolError("chunk size too large")
+    return int(digits, 16)
