@@ -1,17 +1,153 @@
-"""The ``ketch`` command."""
+"""The ``ketch`` command: options generated from `Config`, each also read from ``KETCH_<NAME>``."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import os
 import sys
+import types
+import typing
+from dataclasses import MISSING, Field
+from typing import Any, Literal
 
 from . import __version__
+from .api import Server
+from .app_loading import AppLoadError, import_app
+from .errors import KetchError
+from .server.config import Config, setting_fields
+from .server.server import install_loop
+
+__all__ = ["build_parser", "main"]
+
+TRACE = 5
+error_log = logging.getLogger("ketch.error")
+
+
+def _option_type(f: Field[Any]) -> tuple[Any, list[str] | None, bool]:
+    """(converter, choices, is_flag) for a Config field's annotation."""
+    hint = typing.get_type_hints(Config)[f.name]
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        hint = next(a for a in args if a is not type(None))
+        args = typing.get_args(hint)
+    if typing.get_origin(hint) is Literal:
+        return str, [str(a) for a in args], False
+    if hint is bool:
+        return bool, None, True
+    return hint, None, False
+
+
+def _env_default(f: Field[Any], convert: Any, is_flag: bool) -> Any:
+    raw = os.environ.get(f"KETCH_{f.name.upper()}")
+    if raw is None:
+        return f.default if f.default is not MISSING else None
+    if is_flag:
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    try:
+        return convert(raw)
+    except ValueError:
+        raise SystemExit(
+            f"ketch: error: KETCH_{f.name.upper()}={raw!r} is not a valid value"
+        ) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, one option per `Config` setting."""
+    parser = argparse.ArgumentParser(
+        prog="ketch",
+        description="A strict, fast HTTP/1.1 server for asyncio.  Serves an ASGI app "
+        "(module:attribute).  Every option can also be set as KETCH_<OPTION> in the environment.",
+    )
+    parser.add_argument("app", nargs="?", help="the application, as module:attribute")
+    parser.add_argument("--version", action="version", version=f"ketch {__version__}")
+    for f in setting_fields():
+        convert, choices, is_flag = _option_type(f)
+        flag = "--" + f.name.replace("_", "-")
+        default = _env_default(f, convert, is_flag)
+        help_text = f"{f.metadata['help']} (default: {default})"
+        if is_flag:
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                action=argparse.BooleanOptionalAction,
+                default=default,
+                help=help_text,
+            )
+        else:
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                type=convert,
+                choices=choices,
+                default=default,
+                metavar=f.metadata.get("metavar") or (None if choices else f.name.upper()),
+                help=help_text,
+            )
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    """Send ketch.error to stderr and ketch.access to stdout, unless the app configured them."""
+    logging.addLevelName(TRACE, "TRACE")
+    numeric = TRACE if level == "trace" else getattr(logging, level.upper())
+    for name, stream, fmt in (
+        ("ketch.error", sys.stderr, "%(levelname)s: %(message)s"),
+        ("ketch.access", sys.stdout, "%(message)s"),
+    ):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            handler = logging.StreamHandler(stream)
+            handler.setFormatter(logging.Formatter(fmt))
+            logger.addHandler(handler)
+            logger.propagate = False
+        logger.setLevel(numeric if name == "ketch.error" else logging.INFO)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``ketch`` command line; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="ketch", description="A strict, fast HTTP/1.1 server.")
-    parser.add_argument("--version", action="version", version=f"ketch {__version__}")
-    parser.parse_args(argv)
-    parser.print_help(sys.stderr)
+    """Run the ``ketch`` command; returns the exit status."""
+    parser = build_parser()
+    options = vars(parser.parse_args(argv))
+    app_path = options.pop("app")
+    try:
+        config = Config(**options)
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
+    configure_logging(config.log_level)
+    if app_path is None:
+        parser.error("give an application as module:attribute (static files come later)")
+    try:
+        app = import_app(app_path, app_dir=config.app_dir, factory=config.factory)
+    except AppLoadError as exc:
+        error_log.debug("Import traceback", exc_info=exc.__cause__)
+        print(f"ketch: error: {exc}", file=sys.stderr)
+        return 1
+    install_loop(config.loop)
+    return _serve(app, app_path, config)
+
+
+def _serve(app: Any, app_path: str, config: Config) -> int:
+    async def serve() -> None:
+        server = Server(app, config)
+        await server.start()
+        loop_name = type(asyncio.get_running_loop()).__module__.split(".")[0]
+        for url in server.urls:
+            error_log.info(
+                "ketch %s serving %s on %s (loop: %s)", __version__, app_path, url, loop_name
+            )
+        server._install_signal_handlers()
+        try:
+            assert server._stopping is not None
+            await server._stopping.wait()
+        finally:
+            await server.shutdown()
+
+    try:
+        asyncio.run(serve())
+    except (KetchError, OSError) as exc:
+        print(f"ketch: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
     return 0

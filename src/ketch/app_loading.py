@@ -1,0 +1,70 @@
+"""Turning ``module:attr`` into an application, and an application into a front door."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import TYPE_CHECKING, Any
+
+from .asgi import ASGIHandler, Lifespan, as_asgi3
+from .errors import KetchError
+
+if TYPE_CHECKING:
+    from .server.config import Config
+    from .server.handler import Handler
+    from .server.handler import Lifespan as LifespanHooks
+
+__all__ = ["AppLoadError", "front_door", "import_app"]
+
+
+class AppLoadError(KetchError):
+    """The application could not be imported; the message is one line saying why."""
+
+
+def import_app(path: str, *, app_dir: str = ".", factory: bool = False) -> Any:
+    """Import ``module:attr`` (attr may be dotted), with `app_dir` first on ``sys.path``.
+
+    Raises:
+        AppLoadError: bad path, missing module or attribute, import error, or a failing factory.
+    """
+    module_name, colon, attr = path.partition(":")
+    if not colon or not module_name or not attr:
+        raise AppLoadError(f"app must be given as 'module:attribute', not {path!r}")
+    if app_dir not in sys.path:
+        sys.path.insert(0, app_dir)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name and not module_name.startswith(f"{exc.name}."):
+            raise AppLoadError(f"error while importing {module_name!r}: {exc}") from exc
+        raise AppLoadError(f"could not import module {module_name!r}") from exc
+    except Exception as exc:
+        raise AppLoadError(f"error while importing {module_name!r}: {exc!r}") from exc
+    app: Any = module
+    for part in attr.split("."):
+        try:
+            app = getattr(app, part)
+        except AttributeError:
+            raise AppLoadError(f"attribute {attr!r} not found in module {module_name!r}") from None
+    if factory:
+        try:
+            app = app()
+        except Exception as exc:
+            raise AppLoadError(f"error while calling the app factory {path!r}: {exc!r}") from exc
+    return app
+
+
+def front_door(app: Any, config: Config) -> tuple[Handler, LifespanHooks | None]:
+    """Return the handler (and lifespan hooks) that serve `app`.
+
+    Objects with a ``__ketch_front_door__(config)`` method (the native API's applications) supply
+    their own; anything else is served as an ASGI application.
+    """
+    own = getattr(app, "__ketch_front_door__", None)
+    if own is not None:
+        handler, hooks = own(config)
+        return handler, hooks
+    asgi = as_asgi3(app, config.interface)
+    lifespan = Lifespan(asgi, config.lifespan) if config.lifespan != "off" else None
+    state = lifespan.state if lifespan is not None else {}
+    return ASGIHandler(asgi, root_path=config.root_path, state=state), lifespan

@@ -1,0 +1,124 @@
+"""`Config`: every server setting, defined once.
+
+The CLI options, the ``KETCH_*`` environment variables and the settings reference are all generated
+from these fields, so a setting has one name, one default and one help text.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+from ..http11 import Limits
+
+__all__ = ["Config", "setting_fields"]
+
+
+def _setting(
+    default: Any, help: str, *, flag: str | None = None, metavar: str | None = None
+) -> Any:
+    return field(default=default, metadata={"help": help, "flag": flag, "metavar": metavar})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """Server settings.  Defaults are what ``ketch`` uses with no options."""
+
+    host: str = _setting("127.0.0.1", "Bind to this address (use '::' for IPv4 and IPv6).")
+    port: int = _setting(8000, "Bind to this TCP port (0 picks a free one).")
+    uds: str | None = _setting(None, "Bind to this Unix domain socket path.", metavar="PATH")
+    fd: int | None = _setting(None, "Serve on this inherited listening socket file descriptor.")
+    backlog: int = _setting(2048, "Listen backlog (pending connections the kernel queues).")
+    reuse_port: bool = _setting(False, "Set SO_REUSEPORT on the listening socket.")
+    loop: Literal["auto", "asyncio", "uvloop"] = _setting(
+        "auto", "Event loop: uvloop when installed (auto), or force one."
+    )
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = _setting(
+        "info", "Log level of the ketch.error logger."
+    )
+    access_log: bool = _setting(True, "Log one line per request on the ketch.access logger.")
+    access_log_format: Literal["common", "combined", "json"] = _setting(
+        "common", "Access log line format."
+    )
+    root_path: str = _setting("", "ASGI root_path: the prefix the app is mounted under.")
+    lifespan: Literal["auto", "on", "off"] = _setting(
+        "auto", "ASGI lifespan: run it, require it, or skip it."
+    )
+    interface: Literal["auto", "asgi3", "asgi2"] = _setting(
+        "auto", "Application interface (auto detects ASGI 2 and 3)."
+    )
+    factory: bool = _setting(False, "Treat the app as a factory: call it to get the app.")
+    app_dir: str = _setting(".", "Directory prepended to sys.path to import the app from.")
+    server_header: bool = _setting(True, "Send 'server: ketch'.")
+    date_header: bool = _setting(True, "Send a Date header.")
+    timeout_keep_alive: float = _setting(
+        5.0, "Seconds an idle keep-alive connection is kept before it is closed."
+    )
+    timeout_header: float = _setting(
+        10.0, "Seconds from the first byte of a request head until the whole head must be in (408)."
+    )
+    timeout_body: float = _setting(
+        30.0, "Seconds the server waits for the next request body bytes the app asked for (408)."
+    )
+    timeout_graceful_shutdown: float = _setting(
+        30.0, "Seconds in-flight requests get to finish on shutdown before they are cut."
+    )
+    limit_request_line: int = _setting(8190, "Maximum request line length in bytes (414).")
+    limit_header_bytes: int = _setting(32768, "Maximum request head size in bytes (431).")
+    limit_header_count: int = _setting(100, "Maximum number of request header fields (431).")
+    limit_body: int | None = _setting(None, "Maximum request body size in bytes (413).")
+    limit_concurrency: int | None = _setting(
+        None, "Maximum open connections; further requests are answered 503 and closed."
+    )
+    ssl_certfile: str | None = _setting(None, "TLS certificate chain file (PEM).", metavar="PATH")
+    ssl_keyfile: str | None = _setting(None, "TLS private key file (PEM).", metavar="PATH")
+    ssl_keyfile_password: str | None = _setting(None, "Password of the TLS private key.")
+    ssl_ca_certs: str | None = _setting(
+        None, "CA certificates to verify client certificates with.", metavar="PATH"
+    )
+    ssl_cert_reqs: Literal["none", "optional", "required"] = _setting(
+        "none", "Client certificates: not asked for, verified if sent, or required."
+    )
+    ssl_ciphers: str | None = _setting(None, "OpenSSL cipher list for TLS 1.2 and below.")
+    ssl_context: ssl.SSLContext | None = field(default=None, metadata={"cli": False})
+
+    @property
+    def limits(self) -> Limits:
+        """The HTTP/1.1 core's limits."""
+        return Limits(
+            max_request_line=self.limit_request_line,
+            max_header_bytes=self.limit_header_bytes,
+            max_header_count=self.limit_header_count,
+            max_body_size=self.limit_body,
+        )
+
+    @property
+    def is_ssl(self) -> bool:
+        """Whether connections use TLS."""
+        return self.ssl_context is not None or self.ssl_certfile is not None
+
+    def make_ssl_context(self) -> ssl.SSLContext | None:
+        """Build the server TLS context from the ``ssl_*`` settings (ALPN: http/1.1)."""
+        if self.ssl_context is not None:
+            return self.ssl_context
+        if self.ssl_certfile is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile, self.ssl_keyfile_password)
+        if self.ssl_ca_certs:
+            context.load_verify_locations(self.ssl_ca_certs)
+        context.verify_mode = {
+            "none": ssl.CERT_NONE,
+            "optional": ssl.CERT_OPTIONAL,
+            "required": ssl.CERT_REQUIRED,
+        }[self.ssl_cert_reqs]
+        if self.ssl_ciphers:
+            context.set_ciphers(self.ssl_ciphers)
+        context.set_alpn_protocols(["http/1.1"])
+        return context
+
+
+def setting_fields() -> list[Any]:
+    """The dataclass fields that are user settings (CLI flags, environment variables)."""
+    return [f for f in fields(Config) if f.metadata.get("cli", True)]

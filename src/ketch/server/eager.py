@@ -1,0 +1,67 @@
+"""Run a handler coroutine eagerly: no Task unless it actually suspends.
+
+Most requests are answered without waiting for anything, and an asyncio Task per request costs
+about 6 % of a request's CPU (../shared/design.md).  So the first step of the coroutine runs right
+away, inside a copied context (as a Task's would); only if it suspends is the rest handed to a
+Task, which resumes it where it stopped.  Python 3.12's eager task factory does the same thing.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable, Coroutine, Generator
+
+__all__ = ["run_eagerly"]
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, None], pending: Any) -> Generator[Any, Any, None]:
+    # Hand the future the coroutine is blocked on to the Task, then keep forwarding: exactly what
+    # a Task does for a coroutine it started itself.
+    while True:
+        try:
+            yield pending
+        except BaseException as exc:  # cancellation included: deliver it where the coroutine waits
+            try:
+                pending = coro.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                pending = coro.send(None)
+            except StopIteration:
+                return
+
+
+async def _drive(coro: Coroutine[Any, Any, None], pending: Any) -> None:
+    await _resume(coro, pending)
+
+
+def run_eagerly(
+    coro: Coroutine[Any, Any, None],
+    loop: asyncio.AbstractEventLoop,
+    done: Callable[[BaseException | None], None],
+) -> asyncio.Task[None] | None:
+    """Start `coro` now; call ``done(exception or None)`` when it finishes.
+
+    Returns:
+        The Task that carries on with the coroutine if it suspended, else ``None`` (it finished
+        within this call, and `done` was already called).
+    """
+    context = contextvars.copy_context()
+    try:
+        pending = context.run(coro.send, None)
+    except StopIteration:
+        done(None)
+        return None
+    except BaseException as exc:
+        done(exc)
+        return None
+    task = loop.create_task(_drive(coro, pending), context=context)
+    task.add_done_callback(lambda t: done(None if t.cancelled() else t.exception()))
+    return task

@@ -1,0 +1,128 @@
+"""The interface between the server and its front doors (ASGI, the native API, static files).
+
+The server owns framing, keep-alive, limits, timeouts, error answers and access logging.  A front
+door is a `Handler`: a callable that gets one `Exchange` per request and drives it to a response.
+An `Exchange` is the request head, a body reader and a response writer in one object, so the native
+API reaches the connection without building ASGI message dicts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from ..http11 import Headers, Request
+
+__all__ = ["ClientDisconnected", "Exchange", "Handler", "Lifespan"]
+
+
+class ClientDisconnected(OSError):
+    """The client went away: reading or writing is no longer possible.
+
+    An `OSError` subclass, as the ASGI spec (2.4) asks of ``send`` on a closed connection.
+    """
+
+
+class Exchange(Protocol):
+    """One request and its response, as a front door sees it.
+
+    Attributes:
+        request: the request head (bytes, as received).
+        client: the peer's ``(host, port)``, or ``None`` (Unix sockets).
+        server: the local ``(host, port)``, or ``None``.
+        scheme: ``"http"`` or ``"https"``.
+        response_started: a response head has been handed over (`start` or `respond`).
+        response_complete: the whole response has been written.
+        disconnected: the client closed the connection.
+    """
+
+    request: Request
+    client: tuple[str, int] | None
+    server: tuple[str, int] | None
+    scheme: str
+    response_started: bool
+    response_complete: bool
+    disconnected: bool
+
+    async def read(self) -> bytes:
+        """Return the next piece of the request body, ``b""`` once it is complete.
+
+        Sends ``100 Continue`` first if the client asked for it.  Waits (and lets the connection
+        apply backpressure) while no body bytes are buffered.
+
+        Raises:
+            ClientDisconnected: the client went away before the body was complete.
+        """
+        ...
+
+    @property
+    def body_complete(self) -> bool:
+        """Every byte of the request body has been returned by `read`."""
+        ...
+
+    async def wait_disconnected(self) -> None:
+        """Return once the client has gone away (for ASGI's ``http.disconnect``)."""
+        ...
+
+    def start(self, status: int, headers: Headers, reason: bytes = b"") -> None:
+        """Record the response head.  It is written with the first body bytes (one write).
+
+        Raises:
+            RuntimeError: a response was already started.
+        """
+        ...
+
+    async def write(self, data: bytes, *, end: bool = False) -> None:
+        """Write response content after `start`; ``end=True`` completes the response.
+
+        Waits while the client is not reading (write backpressure).
+
+        Raises:
+            ClientDisconnected: the client went away.
+            LocalProtocolError: invalid head or content (more than Content-Length, ...).
+        """
+        ...
+
+    async def end(self, trailers: Headers | None = None) -> None:
+        """Complete the response, with trailers if the body is chunked."""
+        ...
+
+    def respond(self, status: int, headers: Headers, body: bytes = b"") -> None:
+        """Write a whole response in one write (Content-Length set from `body`).
+
+        Raises:
+            RuntimeError: a response was already started.
+            ClientDisconnected: the client went away.
+        """
+        ...
+
+    def informational(self, status: int, headers: Headers) -> None:
+        """Write a 1xx response (103 Early Hints) before the final one."""
+        ...
+
+    async def sendfile(self, file: Any, offset: int, count: int) -> None:
+        """Write `count` bytes of an open binary file from `offset` as response content.
+
+        Uses ``loop.sendfile`` (zero copy) where the transport allows, plain writes otherwise.
+        """
+        ...
+
+
+class Handler(Protocol):
+    """A front door: called once per request with its exchange."""
+
+    def __call__(self, exchange: Exchange) -> Coroutine[Any, Any, None]: ...
+
+
+class Lifespan(Protocol):
+    """Optional start-up and shutdown hooks of a front door (ASGI lifespan, ``on_startup``)."""
+
+    async def startup(self) -> None:
+        """Run before the server accepts connections; raising aborts the start."""
+        ...
+
+    async def shutdown(self) -> None:
+        """Run after the last connection closed."""
+        ...

@@ -1,0 +1,595 @@
+"""`HTTPProtocol`: one asyncio.Protocol per connection, between the socket and the HTTP/1.1 core.
+
+Theory of operation:
+
+* Bytes in: ``data_received`` feeds the core and pumps events (`_pump`).  A `Request` creates an
+  `Cycle` (the `Exchange` front doors see); body events are queued on it.  The handler starts once
+  the bytes at hand are consumed, so a small request is handled with its whole body already there,
+  and it runs eagerly (`run_eagerly`): a handler that never waits costs no Task.
+* Flow control, reading: a cycle holds at most `BODY_HIGH_WATER` unread body bytes; past that the
+  pump stops pulling events from the core and pauses the transport until the handler reads.
+  Pipelined requests stay unparsed in the core's buffer (at most `PIPELINE_HIGH_WATER` bytes
+  before reading pauses) until the current response is complete, so they are answered in order.
+* Flow control, writing: ``pause_writing``/``resume_writing`` from the transport make the handler's
+  ``write`` wait, and hold back the next pipelined request.
+* The response head is kept until the first body bytes so that head and body leave in one write;
+  the Date value comes from the sweeper's cache.
+* Timeouts: the connection stamps when it started waiting; `check_timeouts` (called by the
+  server's sweeper) closes idle connections, answers 408 to slow heads and stalled bodies.
+* Errors: a malformed request gets its ``status_hint`` and the connection closes; a handler that
+  raises before its response head was written gets a 500, after it the connection is closed so a
+  truncated body is never passed off as complete; disconnects are never logged as errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, cast
+
+from ..http11 import (
+    NEED_DATA,
+    PAUSED,
+    Connection,
+    Data,
+    EndOfMessage,
+    Headers,
+    InformationalResponse,
+    LocalProtocolError,
+    RemoteProtocolError,
+    Request,
+    Response,
+    State,
+)
+from ..http11.headers import validate_outgoing
+from .eager import run_eagerly
+from .handler import ClientDisconnected
+
+if TYPE_CHECKING:
+    from .state import ServerState
+
+__all__ = ["BODY_HIGH_WATER", "PIPELINE_HIGH_WATER", "Cycle", "HTTPProtocol"]
+
+error_log = logging.getLogger("ketch.error")
+
+BODY_HIGH_WATER = 256 * 1024  # unread request body bytes buffered per request
+PIPELINE_HIGH_WATER = 64 * 1024  # pipelined bytes buffered while the current response is written
+DRAIN_LIMIT = 256 * 1024  # unread body bytes discarded after a response to keep the connection
+SMALL_WRITE = 16 * 1024  # below this, head and content are joined into one write
+
+_CLOSE = [(b"connection", b"close")]
+_TEXT = (b"content-type", b"text/plain; charset=utf-8")
+
+# What the connection is waiting for, for the sweeper.
+_IDLE, _HEAD, _BODY, _BUSY = range(4)
+
+
+class Cycle:
+    """One request/response exchange on a connection (implements `handler.Exchange`)."""
+
+    __slots__ = (
+        "_chunks",
+        "_disconnect_waiter",
+        "_head",
+        "_read_waiter",
+        "body_complete",
+        "buffered",
+        "bytes_sent",
+        "client",
+        "disconnected",
+        "drained",
+        "head_written",
+        "proto",
+        "request",
+        "response_complete",
+        "response_started",
+        "scheme",
+        "server",
+        "started_at",
+        "status",
+    )
+
+    def __init__(self, proto: HTTPProtocol, request: Request) -> None:
+        self.proto = proto
+        self.request = request
+        self.client = proto.client
+        self.server = proto.server
+        self.scheme = proto.scheme
+        self._chunks: list[bytes] = []
+        self.buffered = 0
+        self.drained = 0
+        self.body_complete = False
+        self.disconnected = False
+        self._read_waiter: asyncio.Future[None] | None = None
+        self._disconnect_waiter: asyncio.Future[None] | None = None
+        self._head: Response | None = None
+        self.response_started = False
+        self.head_written = False
+        self.response_complete = False
+        self.status = 0
+        self.bytes_sent = 0
+        self.started_at = 0.0
+
+    # ------------------------------------------------------------ body, from the pump
+
+    def feed(self, data: bytes) -> None:
+        if self.response_complete:
+            # The handler is done with this request: discard what is left of the body.
+            self.drained += len(data)
+            return
+        self._chunks.append(data)
+        self.buffered += len(data)
+        waiter = self._read_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def feed_end(self) -> None:
+        self.body_complete = True
+        waiter = self._read_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def lose(self) -> None:
+        """The connection is gone (or unusable): wake everything that waits on it."""
+        self.disconnected = True
+        for waiter in (self._read_waiter, self._disconnect_waiter):
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
+    # ------------------------------------------------------------ body, for the handler
+
+    @property
+    def waiting_for_body(self) -> bool:
+        return self._read_waiter is not None
+
+    async def read(self) -> bytes:
+        while True:
+            if self._chunks:
+                chunks = self._chunks
+                data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                self._chunks = []
+                self.buffered = 0
+                self.proto.body_consumed()
+                return data
+            if self.body_complete:
+                return b""
+            if self.disconnected:
+                raise ClientDisconnected("client disconnected before the end of the body")
+            proto = self.proto
+            conn = proto.conn
+            if conn.client_is_waiting_for_100_continue and not self.response_started:
+                proto.write(conn.send(InformationalResponse(status_code=100)))
+            self._read_waiter = waiter = proto.loop.create_future()
+            proto.waiting_since = proto.state.sweeper.now
+            proto.waiting_for = _BODY
+            proto.body_consumed()  # resume reading if a previous chunk left it paused
+            try:
+                await waiter
+            finally:
+                self._read_waiter = None
+                if proto.waiting_for == _BODY:
+                    proto.waiting_for = _BUSY
+
+    async def wait_disconnected(self) -> None:
+        if not self.disconnected:
+            if self._disconnect_waiter is None:
+                self._disconnect_waiter = self.proto.loop.create_future()
+            await self._disconnect_waiter
+
+    # ------------------------------------------------------------ response
+
+    def start(self, status: int, headers: Headers, reason: bytes = b"") -> None:
+        if self.response_started:
+            raise RuntimeError("response already started")
+        validate_outgoing(headers)  # raise in the app's code path, before anything is written
+        self._head = Response(status_code=status, headers=headers, reason=reason)
+        self.response_started = True
+        self.status = status
+
+    def _head_bytes(self, body: bytes | None) -> bytes:
+        head = self._head
+        assert head is not None
+        self._head = None
+        self.head_written = True
+        proto = self.proto
+        conn = proto.conn
+        conn.date = proto.state.date_value()
+        if proto.state.draining or conn.client_is_waiting_for_100_continue or proto.eof:
+            # Shutting down, or the client still holds back a body it was never asked for, or it
+            # already half-closed: this response is the connection's last.
+            head.headers = head.headers + _CLOSE
+        if body is None:
+            return conn.send(head)
+        return conn.send_complete(head, body)
+
+    async def write(self, data: bytes, *, end: bool = False) -> None:
+        if self.disconnected:
+            raise ClientDisconnected("client disconnected")
+        if not self.response_started:
+            raise RuntimeError("write() before start()")
+        proto = self.proto
+        conn = proto.conn
+        if self._head is not None:
+            if end:
+                out = self._head_bytes(data)
+                self.bytes_sent += len(data)
+                proto.write(out)
+                proto.response_done(self)
+                return
+            head = self._head_bytes(None)
+            body = conn.send(Data(data)) if data else b""
+            if len(body) < SMALL_WRITE:
+                proto.write(head + body)
+            else:
+                proto.write(head)
+                proto.write(body)
+        else:
+            if self.response_complete:
+                raise RuntimeError("response already complete")
+            if data:
+                proto.write(conn.send(Data(data)))
+            if end:
+                proto.write(conn.send(EndOfMessage()))
+        self.bytes_sent += len(data)
+        if end:
+            proto.response_done(self)
+        elif proto.write_paused:
+            await proto.drain()
+
+    async def end(self, trailers: Headers | None = None) -> None:
+        if trailers:
+            if self._head is not None:
+                self.proto.write(self._head_bytes(None))
+            if self.disconnected:
+                raise ClientDisconnected("client disconnected")
+            self.proto.write(self.proto.conn.send(EndOfMessage(headers=trailers)))
+            self.proto.response_done(self)
+        else:
+            await self.write(b"", end=True)
+
+    def respond(self, status: int, headers: Headers, body: bytes = b"") -> None:
+        self.start(status, headers)
+        if self.disconnected:
+            raise ClientDisconnected("client disconnected")
+        out = self._head_bytes(body)
+        self.bytes_sent += len(body)
+        self.proto.write(out)
+        self.proto.response_done(self)
+
+    def informational(self, status: int, headers: Headers) -> None:
+        if self.head_written or self.disconnected:
+            return
+        proto = self.proto
+        proto.write(proto.conn.send(InformationalResponse(status_code=status, headers=headers)))
+
+    async def sendfile(self, file: Any, offset: int, count: int) -> None:
+        proto = self.proto
+        if self._head is not None:
+            proto.write(self._head_bytes(None))
+        remaining = count
+        file.seek(offset)
+        while remaining > 0:
+            data = file.read(min(remaining, 256 * 1024))
+            if not data:
+                raise OSError("file shorter than expected")
+            remaining -= len(data)
+            await self.write(data)
+
+
+class HTTPProtocol(asyncio.Protocol):
+    """The server side of one connection."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.loop = state.loop
+        self.conn = Connection(state.limits, extra_headers=state.extra_headers)
+        self.transport: asyncio.Transport | None = None
+        self.cycle: Cycle | None = None
+        self.client: tuple[str, int] | None = None
+        self.server: tuple[str, int] | None = None
+        self.scheme = "https" if state.is_ssl else "http"
+        self.pending_start: Cycle | None = None
+        self.pumping = False
+        self.read_paused = False
+        self.write_paused = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self.next_after_drain = False
+        self.closed = False
+        self.eof = False
+        self.over_limit = False
+        self.waiting_for = _IDLE
+        self.waiting_since = state.sweeper.now
+
+    # ------------------------------------------------------------ asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = transport = cast("asyncio.Transport", transport)
+        state = self.state
+        state.connections.add(self)
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            self.client = (str(peer[0]), int(peer[1]))
+        local = transport.get_extra_info("sockname")
+        if isinstance(local, tuple) and len(local) >= 2:
+            self.server = (str(local[0]), int(local[1]))
+        limit = state.config.limit_concurrency
+        if limit is not None and len(state.connections) > limit:
+            self.over_limit = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.state.connections.discard(self)
+        cycle = self.cycle
+        if cycle is not None:
+            cycle.lose()
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(ClientDisconnected("client disconnected"))
+        self.state.on_connection_closed()
+
+    def data_received(self, data: bytes) -> None:
+        self.conn.receive_data(data)
+        if self.waiting_for == _BODY:
+            self.waiting_since = self.state.sweeper.now
+        if not self.pumping:
+            self._pump()
+
+    def eof_received(self) -> bool | None:
+        self.eof = True
+        self.conn.receive_data(b"")
+        if not self.pumping:
+            self._pump()
+        # Keep our side open to finish a response to a client that half-closed, except on TLS
+        # where half-close is not supported.
+        return not self.state.is_ssl
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if self.next_after_drain:
+            self.next_after_drain = False
+            self._next_cycle()
+
+    # ------------------------------------------------------------ plumbing for Cycle
+
+    def write(self, data: bytes) -> None:
+        if data and not self.closed:
+            assert self.transport is not None
+            self.transport.write(data)
+
+    async def drain(self) -> None:
+        if self.closed:
+            raise ClientDisconnected("client disconnected")
+        if self.write_paused:
+            waiter = self._drain_waiter
+            if waiter is None or waiter.done():
+                waiter = self._drain_waiter = self.loop.create_future()
+            await waiter
+
+    def body_consumed(self) -> None:
+        """The handler took the buffered body: pull more from the core and the socket."""
+        if not self.pumping:
+            self._pump()
+        if self.read_paused and not self.closed:
+            cycle = self.cycle
+            if cycle is None or cycle.buffered < BODY_HIGH_WATER:
+                self.read_paused = False
+                assert self.transport is not None
+                self.transport.resume_reading()
+
+    def _pause_reading(self) -> None:
+        if not self.read_paused and not self.closed:
+            self.read_paused = True
+            assert self.transport is not None
+            self.transport.pause_reading()
+
+    def close(self) -> None:
+        if not self.closed and self.transport is not None:
+            self.transport.close()
+
+    # ------------------------------------------------------------ the event pump
+
+    def _pump(self) -> None:
+        conn = self.conn
+        self.pumping = True
+        try:
+            while not self.closed:
+                cycle = self.cycle
+                if cycle is not None and cycle.buffered >= BODY_HIGH_WATER:
+                    self._pause_reading()
+                    break
+                try:
+                    event = conn.next_event()
+                except RemoteProtocolError as exc:
+                    self._bad_request(exc)
+                    break
+                kind = type(event)
+                if kind is Data:
+                    assert cycle is not None
+                    cycle.feed(event.data)  # type: ignore[union-attr]
+                    if cycle.drained > DRAIN_LIMIT:
+                        self.close()
+                        break
+                elif kind is Request:
+                    self._new_cycle(event)  # type: ignore[arg-type]
+                elif kind is EndOfMessage:
+                    assert cycle is not None
+                    cycle.feed_end()
+                    if self.pending_start is not None:
+                        self._start_handler()
+                    if cycle.response_complete:
+                        self._next_cycle()
+                elif event is NEED_DATA:
+                    if cycle is None and conn.buffered and self.waiting_for == _IDLE:
+                        self.waiting_for = _HEAD
+                        self.waiting_since = self.state.sweeper.now
+                    break
+                elif event is PAUSED:
+                    if conn.buffered > PIPELINE_HIGH_WATER:
+                        self._pause_reading()
+                    break
+                else:  # ConnectionClosed: the client is done sending
+                    if cycle is None:
+                        self.close()
+                    break
+        finally:
+            self.pumping = False
+        if self.pending_start is not None and not self.closed:
+            self._start_handler()
+
+    def _new_cycle(self, request: Request) -> None:
+        cycle = Cycle(self, request)
+        cycle.started_at = self.state.sweeper.now
+        self.cycle = cycle
+        self.waiting_for = _BUSY
+        if self.over_limit or self.state.draining_hard:
+            cycle.respond(503, [_TEXT, *_CLOSE], b"Service Unavailable\n")
+            return
+        self.pending_start = cycle
+
+    def _start_handler(self) -> None:
+        cycle = self.pending_start
+        assert cycle is not None
+        self.pending_start = None
+        self.state.in_flight += 1
+        run_eagerly(
+            self.state.handler(cycle), self.loop, lambda exc: self._handler_done(cycle, exc)
+        )
+
+    def _handler_done(self, cycle: Cycle, exc: BaseException | None) -> None:
+        self.state.in_flight -= 1
+        if exc is not None and not isinstance(exc, ClientDisconnected | asyncio.CancelledError):
+            if not isinstance(exc, Exception):
+                raise exc  # KeyboardInterrupt, SystemExit: not ours to swallow
+            error_log.error(
+                "Exception in the application for %s %s",
+                cycle.request.method.decode("latin-1"),
+                cycle.request.target.decode("latin-1"),
+                exc_info=exc,
+            )
+            self._fail(cycle)
+        elif not cycle.response_complete and not cycle.disconnected:
+            if cycle.response_started:
+                error_log.error("The application returned before completing its response")
+            else:
+                error_log.error("The application returned without starting a response")
+            self._fail(cycle)
+        self.state.on_handler_done()
+
+    def _fail(self, cycle: Cycle) -> None:
+        if cycle.disconnected or cycle.response_complete:
+            return
+        if cycle.head_written:
+            # Part of the response is on the wire: closing is the only honest end.
+            cycle.lose()
+            self.close()
+            return
+        cycle.response_started = False
+        cycle._head = None
+        cycle.respond(500, [_TEXT, *_CLOSE], b"Internal Server Error\n")
+
+    def response_done(self, cycle: Cycle) -> None:
+        """The handler wrote the whole response."""
+        cycle.response_complete = True
+        self.state.log_access(self, cycle)
+        if self.conn.our_state is State.MUST_CLOSE:
+            cycle.lose()
+            self.close()
+            return
+        if cycle.body_complete:
+            if self.write_paused:
+                self.next_after_drain = True
+            else:
+                self._next_cycle()
+        else:
+            # The handler did not read the whole body.  Discard the rest (up to DRAIN_LIMIT) so
+            # the connection can carry the next request.
+            cycle.drained = cycle.buffered
+            cycle._chunks = []
+            cycle.buffered = 0
+            if not self.pumping:
+                self.body_consumed()
+
+    def _next_cycle(self) -> None:
+        conn = self.conn
+        if conn.our_state is not State.DONE or conn.their_state is not State.DONE:
+            return
+        conn.start_next_cycle()
+        self.cycle = None
+        self.waiting_for = _IDLE
+        self.waiting_since = self.state.sweeper.now
+        if self.state.draining:
+            self.close()
+            return
+        if self.read_paused:
+            self.read_paused = False
+            assert self.transport is not None
+            self.transport.resume_reading()
+        if not self.pumping:
+            self._pump()
+
+    def _bad_request(self, exc: RemoteProtocolError) -> None:
+        cycle = self.cycle
+        if cycle is not None:
+            if self.pending_start is cycle:
+                self.pending_start = None
+            cycle.lose()
+            if cycle.head_written or cycle.response_complete:
+                self.close()
+                return
+        status = exc.status_hint
+        body = f"{status} {_reason(status)}: {exc}\n".encode()
+        self._answer_and_close(status, body)
+
+    # ------------------------------------------------------------ timeouts
+
+    def check_timeouts(self, now: float) -> None:
+        waiting = self.waiting_for
+        if waiting == _BUSY or self.closed:
+            return
+        config = self.state.config
+        waited = now - self.waiting_since
+        if waiting == _IDLE:
+            if waited >= config.timeout_keep_alive:
+                self.close()
+        elif waiting == _HEAD:
+            if waited >= config.timeout_header:
+                self._timeout_answer()
+        elif waited >= config.timeout_body:
+            cycle = self.cycle
+            if cycle is not None and not cycle.head_written and not cycle.response_complete:
+                self._timeout_answer()
+                cycle.lose()
+            else:
+                if cycle is not None:
+                    cycle.lose()
+                self.close()
+
+    def _timeout_answer(self) -> None:
+        self._answer_and_close(408, b"Request Timeout\n")
+
+    def _answer_and_close(self, status: int, body: bytes) -> None:
+        """Answer with an error of the server's own and close (the app is not involved)."""
+        conn = self.conn
+        conn.date = self.state.date_value()
+        # The core refuses only if a response is already under way; then closing is all that is
+        # left to do.
+        with contextlib.suppress(LocalProtocolError):
+            response = Response(status_code=status, headers=[_TEXT, *_CLOSE])
+            self.write(conn.send_complete(response, body))
+        self.close()
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

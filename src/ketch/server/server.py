@@ -1,0 +1,223 @@
+"""`Server`: listeners, the connection protocol, lifespan, graceful shutdown and signals.
+
+Shutdown (SIGINT/SIGTERM, or `Server.shutdown`):
+
+1. Stop accepting at once: the listening sockets are closed, so new connections are refused, not
+   accepted and reset.
+2. Close idle keep-alive connections; requests in flight finish, their responses carry
+   ``Connection: close``.
+3. After ``timeout_graceful_shutdown`` seconds, whatever is left is closed and its handlers are
+   cancelled.  A second signal skips the wait.
+4. The front door's shutdown hook (ASGI lifespan shutdown) runs; ``run`` returns and the process
+   exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from typing import TYPE_CHECKING, Any, Self
+
+from .config import Config
+from .listeners import bind_sockets, describe
+from .protocol import HTTPProtocol
+from .state import ServerState
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import TracebackType
+
+    from .handler import Handler, Lifespan
+
+__all__ = ["Server", "install_loop"]
+
+error_log = logging.getLogger("ketch.error")
+
+
+def install_loop(kind: str) -> None:
+    """Make `kind` ("auto", "asyncio", "uvloop") the event loop policy for ``asyncio.run``."""
+    if kind == "asyncio":
+        asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
+        return
+    try:
+        import uvloop
+    except ImportError:
+        if kind == "uvloop":
+            raise
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+class Server:
+    """An HTTP/1.1 server for one front door.
+
+    Args:
+        handler: the front door (see `handler.Handler`).
+        config: settings; defaults are `Config()`'s.
+        lifespan: the front door's start-up/shutdown hooks, if any.
+
+    Use ``async with Server(...) as server:`` to serve until the block exits, or `serve` to serve
+    until a signal.  `addresses` lists the bound addresses (port 0 resolved), `started` is set
+    once connections are accepted.
+    """
+
+    def __init__(
+        self, handler: Handler, config: Config | None = None, *, lifespan: Lifespan | None = None
+    ) -> None:
+        self.handler = handler
+        self.config = config or Config()
+        self.lifespan = lifespan
+        self.started = asyncio.Event()
+        self._servers: list[asyncio.AbstractServer] = []
+        self._sockets: list[socket.socket] = []
+        self._state: ServerState | None = None
+        self._stopping: asyncio.Event | None = None
+        self._force = False
+
+    @property
+    def addresses(self) -> list[Any]:
+        """The bound socket addresses (``(host, port, ...)`` tuples or Unix paths)."""
+        return [sock.getsockname() for sock in self._sockets]
+
+    @property
+    def port(self) -> int:
+        """The first TCP listener's port (the one picked for port 0)."""
+        for address in self.addresses:
+            if isinstance(address, tuple):
+                return int(address[1])
+        raise RuntimeError("no TCP listener")
+
+    @property
+    def urls(self) -> list[str]:
+        """Printable addresses of the listeners."""
+        scheme = "https" if self.config.is_ssl else "http"
+        return [describe(sock, scheme) for sock in self._sockets]
+
+    async def start(self) -> None:
+        """Run the start-up hook, bind, and start accepting connections."""
+        loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        if self.lifespan is not None:
+            await self.lifespan.startup()
+        state = self._state = ServerState(self.config, self.handler, loop)
+        context = self.config.make_ssl_context()
+        self._sockets = bind_sockets(self.config)
+        try:
+            for sock in self._sockets:
+                listener = await loop.create_server(
+                    lambda: HTTPProtocol(state),
+                    sock=sock,
+                    ssl=context,
+                    backlog=self.config.backlog,
+                    ssl_handshake_timeout=self.config.timeout_header if context else None,
+                )
+                self._servers.append(listener)
+        except BaseException:
+            for started in self._servers:
+                started.close()
+            raise
+        state.sweeper.start()
+        self.started.set()
+
+    async def serve(self, *, install_signal_handlers: bool = True) -> None:
+        """Start, serve until SIGINT/SIGTERM (or `request_shutdown`), then shut down."""
+        await self.start()
+        if install_signal_handlers:
+            self._install_signal_handlers()
+        try:
+            assert self._stopping is not None
+            await self._stopping.wait()
+        finally:
+            await self.shutdown()
+
+    def request_shutdown(self, *, force: bool = False) -> None:
+        """Ask a serving server to shut down (what SIGTERM does); ``force`` skips the grace."""
+        if force:
+            self._force = True
+            if self._state is not None:
+                self._state.idle.set()
+        if self._stopping is not None:
+            self._stopping.set()
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def on_signal(signum: int) -> None:
+            if self._stopping is not None and self._stopping.is_set():
+                error_log.warning("Second %s: forcing shutdown", signal.Signals(signum).name)
+                self.request_shutdown(force=True)
+            else:
+                error_log.info("%s: shutting down gracefully", signal.Signals(signum).name)
+                self.request_shutdown()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, on_signal, signum)
+
+    async def shutdown(self) -> None:
+        """Stop accepting, drain connections within the grace period, run the shutdown hook."""
+        state = self._state
+        if state is None:
+            return
+        self._state = None
+        for server in self._servers:
+            server.close()
+        self._servers.clear()
+        state.draining = True
+        for proto in list(state.connections):
+            if proto.cycle is None:
+                proto.close()
+        if state.connections and not self._force:
+            state.idle.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.config.timeout_graceful_shutdown):
+                    while state.connections and not self._force:
+                        await state.idle.wait()
+                        state.idle.clear()
+        state.draining_hard = True
+        for proto in list(state.connections):
+            if proto.cycle is not None:
+                proto.cycle.lose()
+            if proto.transport is not None:
+                proto.transport.abort()
+        # Let the aborted connections' callbacks and the cancelled handlers run.
+        for _ in range(3):
+            await asyncio.sleep(0)
+        state.sweeper.stop()
+        for sock in self._sockets:
+            if sock.family == socket.AF_UNIX:
+                with contextlib.suppress(OSError):
+                    os.unlink(sock.getsockname())
+        if self.lifespan is not None:
+            await self.lifespan.shutdown()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.shutdown()
+
+
+def run_server(make: Callable[[], Server], loop: str = "auto") -> int:
+    """Run a server built by `make` until a signal; returns the exit status."""
+    install_loop(loop)
+
+    async def main() -> None:
+        server = make()
+        await server.serve()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:  # pragma: no cover - the signal handler normally takes SIGINT
+        return 0
+    return 0

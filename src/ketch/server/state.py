@@ -1,0 +1,61 @@
+"""`ServerState`: what every connection of one server shares."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from .accesslog import AccessRecord
+from .timeouts import Sweeper
+
+if TYPE_CHECKING:
+    from ..http11 import Headers
+    from .config import Config
+    from .handler import Handler
+    from .protocol import Cycle, HTTPProtocol
+
+__all__ = ["ServerState"]
+
+access_log = logging.getLogger("ketch.access")
+
+
+class ServerState:
+    """Settings, the handler, the open connections and the shutdown flags of one server.
+
+    Attributes:
+        draining: shutting down: finish in-flight requests with ``Connection: close``.
+        draining_hard: the grace period is over: answer anything new with 503.
+        in_flight: handlers running now.
+    """
+
+    def __init__(self, config: Config, handler: Handler, loop: asyncio.AbstractEventLoop) -> None:
+        self.config = config
+        self.handler = handler
+        self.loop = loop
+        self.limits = config.limits
+        self.is_ssl = config.is_ssl
+        self.extra_headers: Headers = [(b"server", b"ketch")] if config.server_header else []
+        self.connections: set[HTTPProtocol] = set()
+        self.sweeper = Sweeper(loop, lambda: self.connections)
+        self.draining = False
+        self.draining_hard = False
+        self.in_flight = 0
+        self.idle = asyncio.Event()
+        self._access = config.access_log
+        self._access_format = config.access_log_format
+
+    def date_value(self) -> bytes | None:
+        return self.sweeper.date if self.config.date_header else None
+
+    def log_access(self, proto: HTTPProtocol, cycle: Cycle) -> None:
+        if self._access and access_log.isEnabledFor(logging.INFO):
+            access_log.info("%s", AccessRecord(cycle, self._access_format))
+
+    def on_connection_closed(self) -> None:
+        if self.draining and not self.connections:
+            self.idle.set()
+
+    def on_handler_done(self) -> None:
+        if self.draining and not self.connections:
+            self.idle.set()

@@ -1,0 +1,64 @@
+"""A coarse clock and one periodic sweep for every timeout of every connection.
+
+Re-arming a ``call_later`` timer per request costs uvicorn about 10 % of its CPU.  Instead each
+connection records *when* it entered a waiting state (idle, reading a head, waiting for body bytes),
+and one timer per server walks the connections once per `TICK` seconds and closes those that waited
+too long.  A timeout therefore fires up to one tick late, which is immaterial at these durations.
+The same tick refreshes the cached Date header value and the coarse clock.
+"""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable, Iterable
+
+__all__ = ["TICK", "Sweeper", "Timed"]
+
+TICK = 0.5
+
+
+class Timed(Protocol):
+    """A connection the sweeper can check."""
+
+    def check_timeouts(self, now: float) -> None:
+        """Close or answer the connection if it waited too long."""
+
+
+class Sweeper:
+    """Ticks every `TICK` seconds: updates `now` and `date`, checks every connection.
+
+    Attributes:
+        now: the loop's time at the last tick (what connections stamp their waits with).
+        date: the current Date header value, e.g. ``b"Tue, 24 Nov 2026 05:12:51 GMT"``.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, connections: Callable[[], Iterable[Timed]]
+    ) -> None:
+        self._loop = loop
+        self._connections = connections
+        self._handle: asyncio.TimerHandle | None = None
+        self.now = loop.time()
+        self.date = formatdate(usegmt=True).encode("ascii")
+
+    def start(self) -> None:
+        """Start ticking."""
+        if self._handle is None:
+            self._handle = self._loop.call_later(TICK, self._tick)
+
+    def stop(self) -> None:
+        """Stop ticking."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _tick(self) -> None:
+        self.now = now = self._loop.time()
+        self.date = formatdate(usegmt=True).encode("ascii")
+        for connection in list(self._connections()):
+            connection.check_timeouts(now)
+        self._handle = self._loop.call_later(TICK, self._tick)
