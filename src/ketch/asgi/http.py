@@ -32,6 +32,13 @@ _EXTENSIONS: dict[str, dict[str, Any]] = {
     "http.response.zerocopysend": {},
 }
 _DISCONNECT: Message = {"type": "http.disconnect"}
+_VERSIONS = {b"1.1": "1.1", b"1.0": "1.0"}
+_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")}
+
+
+def _method(method: bytes) -> str:
+    text = _METHODS.get(method)
+    return text if text is not None else method.decode("latin-1")
 
 
 class _Phase(enum.Enum):
@@ -78,16 +85,20 @@ class ASGIHandler:
     def scope(self, exchange: Exchange) -> Scope:
         """Build the ``http`` scope of a request."""
         request = exchange.request
-        raw_path, query = split_target(request)
-        if b"%" in raw_path:
-            path = unquote(raw_path.decode("latin-1"))
+        target = request.target
+        if target[0] == 0x2F:  # origin-form: "/" path [ "?" query ]
+            raw_path, _, query = target.partition(b"?")
         else:
-            path = raw_path.decode("latin-1")
+            raw_path, query = split_target(request)
+        path = raw_path.decode("latin-1")
+        if "%" in path:
+            path = unquote(path)
+        state = self.state
         return {
             "type": "http",
             "asgi": _ASGI,
-            "http_version": "1.1" if request.http_version == b"1.1" else "1.0",
-            "method": request.method.decode("latin-1"),
+            "http_version": _VERSIONS[request.http_version],
+            "method": _method(request.method),
             "scheme": exchange.scheme,
             "path": self.root_path + path,
             "raw_path": self._root_raw + raw_path if self._root_raw else raw_path,
@@ -96,7 +107,7 @@ class ASGIHandler:
             "headers": lowercase_names(request.headers),
             "client": exchange.client,
             "server": exchange.server,
-            "state": self.state.copy(),
+            "state": state.copy() if state else {},
             "extensions": _EXTENSIONS,
         }
 

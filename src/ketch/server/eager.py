@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import contextvars
 import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import asyncio
     from collections.abc import Callable, Coroutine, Generator
 
 __all__ = ["run_eagerly"]
+
+T = TypeVar("T")
 
 
 @types.coroutine
@@ -45,9 +47,10 @@ async def _drive(coro: Coroutine[Any, Any, None], pending: Any) -> None:
 def run_eagerly(
     coro: Coroutine[Any, Any, None],
     loop: asyncio.AbstractEventLoop,
-    done: Callable[[BaseException | None], None],
+    done: Callable[[T, BaseException | None], None],
+    arg: T,
 ) -> asyncio.Task[None] | None:
-    """Start `coro` now; call ``done(exception or None)`` when it finishes.
+    """Start `coro` now; call ``done(arg, exception or None)`` when it finishes.
 
     Returns:
         The Task that carries on with the coroutine if it suspended, else ``None`` (it finished
@@ -57,11 +60,11 @@ def run_eagerly(
     try:
         pending = context.run(coro.send, None)
     except StopIteration:
-        done(None)
+        done(arg, None)
         return None
     except BaseException as exc:
-        done(exc)
+        done(arg, exc)
         return None
     task = loop.create_task(_drive(coro, pending), context=context)
-    task.add_done_callback(lambda t: done(None if t.cancelled() else t.exception()))
+    task.add_done_callback(lambda t: done(arg, None if t.cancelled() else t.exception()))
     return task

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 
@@ -43,9 +44,9 @@ from ..http11 import (
     Response,
     State,
 )
-from ..http11.headers import validate_outgoing
 from .eager import run_eagerly
 from .handler import ClientDisconnected
+from .sendfile import can_sendfile, sendfile
 
 if TYPE_CHECKING:
     from .state import ServerState
@@ -58,6 +59,8 @@ BODY_HIGH_WATER = 256 * 1024  # unread request body bytes buffered per request
 PIPELINE_HIGH_WATER = 64 * 1024  # pipelined bytes buffered while the current response is written
 DRAIN_LIMIT = 256 * 1024  # unread body bytes discarded after a response to keep the connection
 SMALL_WRITE = 16 * 1024  # below this, head and content are joined into one write
+SENDFILE_MIN = 64 * 1024  # below this a plain read and write is cheaper than sendfile
+READ_CHUNK = 256 * 1024  # file content read per step when sendfile is not possible
 
 _CLOSE = [(b"connection", b"close")]
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
@@ -89,6 +92,7 @@ class Cycle:
         "server",
         "started_at",
         "status",
+        "task",
     )
 
     def __init__(self, proto: HTTPProtocol, request: Request) -> None:
@@ -111,6 +115,7 @@ class Cycle:
         self.status = 0
         self.bytes_sent = 0
         self.started_at = 0.0
+        self.task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ body, from the pump
 
@@ -183,7 +188,8 @@ class Cycle:
     def start(self, status: int, headers: Headers, reason: bytes = b"") -> None:
         if self.response_started:
             raise RuntimeError("response already started")
-        validate_outgoing(headers)  # raise in the app's code path, before anything is written
+        # Fields are checked when the head is written (with the first body bytes, still in the
+        # app's call); a bad one raises there and nothing reaches the wire.
         self._head = Response(status_code=status, headers=headers, reason=reason)
         self.response_started = True
         self.status = status
@@ -191,18 +197,19 @@ class Cycle:
     def _head_bytes(self, body: bytes | None) -> bytes:
         head = self._head
         assert head is not None
-        self._head = None
-        self.head_written = True
         proto = self.proto
         conn = proto.conn
-        conn.date = proto.state.date_value()
+        conn.date = proto.state.date
         if proto.state.draining or conn.client_is_waiting_for_100_continue or proto.eof:
             # Shutting down, or the client still holds back a body it was never asked for, or it
             # already half-closed: this response is the connection's last.
             head.headers = head.headers + _CLOSE
-        if body is None:
-            return conn.send(head)
-        return conn.send_complete(head, body)
+        # The core refuses a head with an invalid field without changing state, so on a
+        # LocalProtocolError here the handler's failure still gets its 500.
+        out = conn.send(head) if body is None else conn.send_complete(head, body)
+        self._head = None
+        self.head_written = True
+        return out
 
     async def write(self, data: bytes, *, end: bool = False) -> None:
         if self.disconnected:
@@ -265,16 +272,30 @@ class Cycle:
         proto.write(proto.conn.send(InformationalResponse(status_code=status, headers=headers)))
 
     async def sendfile(self, file: Any, offset: int, count: int) -> None:
+        if self.disconnected:
+            raise ClientDisconnected("client disconnected")
         proto = self.proto
         if self._head is not None:
             proto.write(self._head_bytes(None))
-        remaining = count
-        file.seek(offset)
-        while remaining > 0:
-            data = file.read(min(remaining, 256 * 1024))
+        conn = proto.conn
+        if (
+            count >= SENDFILE_MIN
+            and conn.content_remaining is not None
+            and can_sendfile(proto, file)
+        ):
+            if conn.send_external(count):
+                await sendfile(proto, file, offset, count)
+                self.bytes_sent += count
+            return
+        # TLS, chunked framing or a small file: read and write.
+        loop = proto.loop
+        while count > 0:
+            size = min(count, READ_CHUNK)
+            data = await loop.run_in_executor(None, os.pread, file.fileno(), size, offset)
             if not data:
                 raise OSError("file shorter than expected")
-            remaining -= len(data)
+            offset += len(data)
+            count -= len(data)
             await self.write(data)
 
 
@@ -295,6 +316,7 @@ class HTTPProtocol(asyncio.Protocol):
         self.read_paused = False
         self.write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
+        self.sendfile_waiter: asyncio.Future[None] | None = None
         self.next_after_drain = False
         self.closed = False
         self.eof = False
@@ -325,9 +347,9 @@ class HTTPProtocol(asyncio.Protocol):
         cycle = self.cycle
         if cycle is not None:
             cycle.lose()
-        waiter = self._drain_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(ClientDisconnected("client disconnected"))
+        for waiter in (self._drain_waiter, self.sendfile_waiter):
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(ClientDisconnected("client disconnected"))
         self.state.on_connection_closed()
 
     def data_received(self, data: bytes) -> None:
@@ -373,6 +395,22 @@ class HTTPProtocol(asyncio.Protocol):
             if waiter is None or waiter.done():
                 waiter = self._drain_waiter = self.loop.create_future()
             await waiter
+
+    async def flush(self) -> None:
+        """Wait until the transport has written every byte it buffered."""
+        transport = self.transport
+        assert transport is not None
+        if transport.get_write_buffer_size():
+            # With both limits at 0 the transport pauses us while anything is buffered and
+            # resumes us once the buffer is empty.
+            high, low = transport.get_write_buffer_limits()
+            transport.set_write_buffer_limits(high=0, low=0)
+            try:
+                while transport.get_write_buffer_size():
+                    self.write_paused = True
+                    await self.drain()
+            finally:
+                transport.set_write_buffer_limits(high=high, low=low)
 
     def body_consumed(self) -> None:
         """The handler took the buffered body: pull more from the core and the socket."""
@@ -424,8 +462,8 @@ class HTTPProtocol(asyncio.Protocol):
                     assert cycle is not None
                     cycle.feed_end()
                     if self.pending_start is not None:
-                        self._start_handler()
-                    if cycle.response_complete:
+                        self._start_handler()  # completes the cycle itself if it never waits
+                    elif cycle.response_complete:
                         self._next_cycle()
                 elif event is NEED_DATA:
                     if cycle is None and conn.buffered and self.waiting_for == _IDLE:
@@ -460,9 +498,7 @@ class HTTPProtocol(asyncio.Protocol):
         assert cycle is not None
         self.pending_start = None
         self.state.in_flight += 1
-        run_eagerly(
-            self.state.handler(cycle), self.loop, lambda exc: self._handler_done(cycle, exc)
-        )
+        cycle.task = run_eagerly(self.state.handler(cycle), self.loop, self._handler_done, cycle)
 
     def _handler_done(self, cycle: Cycle, exc: BaseException | None) -> None:
         self.state.in_flight -= 1
@@ -494,12 +530,17 @@ class HTTPProtocol(asyncio.Protocol):
             return
         cycle.response_started = False
         cycle._head = None
-        cycle.respond(500, [_TEXT, *_CLOSE], b"Internal Server Error\n")
+        try:
+            cycle.respond(500, [_TEXT, *_CLOSE], b"Internal Server Error\n")
+        except LocalProtocolError:  # the app's broken head left the core unusable
+            cycle.lose()
+            self.close()
 
     def response_done(self, cycle: Cycle) -> None:
         """The handler wrote the whole response."""
         cycle.response_complete = True
-        self.state.log_access(self, cycle)
+        if self.state.access_log:
+            self.state.log_access(cycle)
         if self.conn.our_state is State.MUST_CLOSE:
             cycle.lose()
             self.close()
@@ -579,7 +620,7 @@ class HTTPProtocol(asyncio.Protocol):
     def _answer_and_close(self, status: int, body: bytes) -> None:
         """Answer with an error of the server's own and close (the app is not involved)."""
         conn = self.conn
-        conn.date = self.state.date_value()
+        conn.date = self.state.date
         # The core refuses only if a response is already under way; then closing is all that is
         # left to do.
         with contextlib.suppress(LocalProtocolError):

@@ -42,14 +42,17 @@ class ServerState:
         self.draining_hard = False
         self.in_flight = 0
         self.idle = asyncio.Event()
-        self._access = config.access_log
+        self.access_log = config.access_log
+        self.date_header = config.date_header
         self._access_format = config.access_log_format
 
-    def date_value(self) -> bytes | None:
-        return self.sweeper.date if self.config.date_header else None
+    @property
+    def date(self) -> bytes | None:
+        """The Date header value to send, refreshed by the sweeper (None: no Date header)."""
+        return self.sweeper.date if self.date_header else None
 
-    def log_access(self, proto: HTTPProtocol, cycle: Cycle) -> None:
-        if self._access and access_log.isEnabledFor(logging.INFO):
+    def log_access(self, cycle: Cycle) -> None:
+        if access_log.isEnabledFor(logging.INFO):
             access_log.info("%s", AccessRecord(cycle, self._access_format))
 
     def on_connection_closed(self) -> None:
