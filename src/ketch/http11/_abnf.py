@@ -1,8 +1,8 @@
 """RFC 9110 / RFC 9112 character rules, as byte tables and compiled patterns.
 
-Validation is done in bulk: ``bytes.translate(None, delete=TABLE)`` removes every allowed byte in one
-C call, so a non-empty result means the input has a forbidden byte.  Patterns are only used where
-structure matters (chunk lines, Host).
+Validation is done in bulk: ``bytes.translate(None, delete=TABLE)`` removes every allowed byte in
+one C call, so a non-empty result means the input has a forbidden byte.  Patterns are only used
+where structure matters (chunk lines, Host).
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ VERSION_RE = re.compile(rb"HTTP/([0-9])\.([0-9])")
 SCHEME_RE = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*:")
 
 # Host = uri-host [ ":" port ]                                              (RFC 9110 §7.2)
-# uri-host = IP-literal / IPv4address / reg-name ; reg-name = *( unreserved / pct-encoded / sub-delims )
+# uri-host = IP-literal / IPv4address / reg-name
+# reg-name = *( unreserved / pct-encoded / sub-delims )
 _UNRESERVED_SUBDELIMS = rb"A-Za-z0-9\-._~!$&'()*+,;="
 # IP-literal = "[" ( IPv6address / IPv6addrz / IPvFuture ) "]": checked for its alphabet only.
 HOST_RE = re.compile(
@@ -59,6 +60,11 @@ HOST_RE = re.compile(
 _TOKEN = rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
 _QUOTED = rb'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
 CHUNK_LINE_RE = re.compile(
-    rb"([0-9A-Fa-f]+)(?:[ \t]*;[ \t]*" + _TOKEN + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN + rb"|" + _QUOTED
+    rb"([0-9A-Fa-f]+)(?:[ \t]*;[ \t]*"
+    + _TOKEN
+    + rb"(?:[ \t]*=[ \t]*(?:"
+    + _TOKEN
+    + rb"|"
+    + _QUOTED
     + rb"))?)*"
 )

@@ -33,7 +33,16 @@ from .events import (
     Response,
     Sentinel,
 )
-from .headers import comma_tokens, parse_field_lines, validate_outgoing
+from .headers import (
+    OUT_CODING,
+    OUT_CONNECTION,
+    OUT_LENGTH,
+    comma_tokens,
+    outgoing_kind,
+    parse_field_lines,
+    serialize_outgoing,
+    validate_outgoing,
+)
 from .limits import Limits
 from .readers import CHUNKED, HeadInfo, parse_chunk_line, parse_request_head
 from .state import ConnectionState, State
@@ -72,6 +81,7 @@ class Connection:
     """
 
     __slots__ = (
+        "_blank",
         "_body_seen",
         "_buf",
         "_chunk_phase",
@@ -89,13 +99,16 @@ class Connection:
         "limits",
     )
 
-    def __init__(self, limits: Limits | None = None, *, extra_headers: Headers | None = None) -> None:
+    def __init__(
+        self, limits: Limits | None = None, *, extra_headers: Headers | None = None
+    ) -> None:
         self.limits = limits or _DEFAULT_LIMITS
         self._state = ConnectionState()
         self._buf: bytes | bytearray = b""
         self._pos = 0
         self._eof = False
         self._scanned = 0
+        self._blank = 0  # bytes of empty lines skipped before the coming request line
         self._info: HeadInfo | None = None
         self._remaining = 0
         self._chunked = False
@@ -137,7 +150,7 @@ class Connection:
 
     @property
     def trailing_data(self) -> tuple[bytes, bool]:
-        """The unread bytes and whether EOF was seen: after a protocol switch, the new protocol's."""
+        """The unread bytes and whether EOF was seen (after a switch, the new protocol's bytes)."""
         return bytes(self._buf[self._pos :]), self._eof
 
     def start_next_cycle(self) -> None:
@@ -191,6 +204,8 @@ class Connection:
             if theirs is State.SEND_BODY:
                 return self._read_body()
             if theirs is State.IDLE:
+                if self._pos >= len(self._buf) and not self._eof:
+                    return NEED_DATA  # the common case between requests: nothing buffered
                 return self._read_head()
         except RemoteProtocolError:
             self._state.their_error()
@@ -199,10 +214,13 @@ class Connection:
             raise RemoteProtocolError("the client already sent invalid data")
         if theirs is State.CLOSED:
             return ConnectionClosed()
-        if theirs is State.DONE or theirs is State.MUST_CLOSE:
-            if self._eof and self._pos >= len(self._buf):
-                self._state.their_event(ConnectionClosed)
-                return ConnectionClosed()
+        if (
+            (theirs is State.DONE or theirs is State.MUST_CLOSE)
+            and self._eof
+            and self._pos >= len(self._buf)
+        ):
+            self._state.their_event(ConnectionClosed)
+            return ConnectionClosed()
         return PAUSED
 
     def _take(self, end: int) -> bytes:
@@ -217,16 +235,19 @@ class Connection:
             start = pos
             while buf.startswith(b"\r\n", pos):
                 pos += 2
-            if pos - start > limits.max_header_bytes:
+            # Counted across calls, so the limit does not depend on how the lines were delivered.
+            self._blank += pos - start
+            if self._blank > limits.max_header_bytes:
                 raise RemoteProtocolError("too many empty lines before the request")
             self._pos = pos
             self._scanned = 0
         end = buf.find(b"\r\n\r\n", pos + self._scanned)
         if end < 0:
             size = len(buf) - pos
-            if size > limits.max_request_line + 1 and buf.find(
-                b"\r\n", pos, pos + limits.max_request_line + 2
-            ) < 0:
+            if (
+                size > limits.max_request_line + 1
+                and buf.find(b"\r\n", pos, pos + limits.max_request_line + 2) < 0
+            ):
                 raise RemoteProtocolError("request line too long", 414)
             if size > limits.max_header_bytes:
                 raise RemoteProtocolError("request head too large", 431)
@@ -238,6 +259,7 @@ class Connection:
             self._scanned = max(0, size - 3)
             return NEED_DATA
         self._scanned = 0
+        self._blank = 0
         if end + 4 - pos > limits.max_header_bytes:
             if buf.find(b"\r\n", pos, pos + limits.max_request_line + 2) < 0:
                 raise RemoteProtocolError("request line too long", 414)
@@ -361,15 +383,17 @@ class Connection:
 
         Raises:
             LocalProtocolError: the event is not allowed now or is invalid (a CR in a header, more
-                content than Content-Length, ...).  We are in ERROR afterwards.
+                content than Content-Length, ...).  We are in ERROR afterwards, except when a
+                `Response` was refused for its own fields: nothing changed then, and another
+                response (a 500) may be sent instead.
         """
+        if type(event) is Response:
+            return self._send_response(event, None)
         try:
             if type(event) is Data:
                 if self._state.ours is not State.SEND_BODY or self._writer is None:
                     raise LocalProtocolError(f"cannot send Data in state {self._state.ours}")
                 return self._writer.data(event.data)
-            if type(event) is Response:
-                return self._send_response(event, None)
             if type(event) is EndOfMessage:
                 writer = self._writer
                 if self._state.ours is not State.SEND_BODY or writer is None:
@@ -391,22 +415,59 @@ class Connection:
         """Write a whole response at once: head, body and end of message.
 
         Content-Length is set to ``len(body)`` unless the response has a Content-Length (which
-        must then match) or no content is allowed (HEAD, 1xx, 204, 304).
+        must then match), a Transfer-Encoding (the body is then one chunk and the last-chunk), or
+        no content is allowed (HEAD, 204, 304, a 2xx that accepts a CONNECT).
 
         Raises:
             LocalProtocolError: as for `send`.
         """
+        head = self._send_response(response, len(body))
         try:
-            head = self._send_response(response, len(body))
             writer = self._writer
             assert writer is not None
             out = writer.data(body) if body else b""
-            writer.end([])
-            self._state.our_event(EndOfMessage)
+            if self._state.ours is not State.SWITCHED_PROTOCOL:
+                # A 2xx to CONNECT has no content and no end: the tunnel starts after the head.
+                out += writer.end([])  # the last-chunk, when the app asked for chunked
+                self._state.our_event(EndOfMessage)
         except LocalProtocolError:
             self._state.our_error()
             raise
         return head + out if out else head
+
+    def send_external(self, count: int) -> bool:
+        """Account for `count` content bytes that the caller writes itself (``sendfile``).
+
+        Only Content-Length framing lets content bypass the writer unchanged; with chunked or
+        close-delimited framing the caller must send `Data` instead.
+
+        Returns:
+            True if the caller should write the bytes; False if the response has no content on
+            the wire (HEAD), so the bytes must be skipped.
+
+        Raises:
+            LocalProtocolError: no response body is being sent, the framing is not
+                Content-Length, or `count` exceeds what is left of it.
+        """
+        writer = self._writer
+        if self._state.ours is not State.SEND_BODY or writer is None:
+            raise LocalProtocolError(f"cannot send content in state {self._state.ours}")
+        if isinstance(writer, NoBodyWriter):
+            writer.data(b"x" if count else b"")  # HEAD discards; 204/304 raise
+            return False
+        if not isinstance(writer, ContentLengthWriter):
+            raise LocalProtocolError("external content needs Content-Length framing")
+        if count > writer.remaining:
+            self._state.our_error()
+            raise LocalProtocolError("more content than the declared Content-Length")
+        writer.remaining -= count
+        return True
+
+    @property
+    def content_remaining(self) -> int | None:
+        """Content bytes still owed under Content-Length framing, else None."""
+        writer = self._writer
+        return writer.remaining if isinstance(writer, ContentLengthWriter) else None
 
     def _send_informational(self, event: InformationalResponse) -> bytes:
         info = self._info
@@ -420,6 +481,29 @@ class Connection:
 
     def _send_response(self, response: Response, known_length: int | None) -> bytes:
         state = self._state
+        headers = response.headers
+        # Validate and classify every field before any state changes: a response with a bad
+        # field is refused as a whole, and the caller may still send another one (a 500).
+        length: bytes | None = None
+        coding: bytes | None = None
+        app_close = False
+        has_date = False
+        for name, value in headers:
+            kind = outgoing_kind(name)
+            if kind:
+                if kind == OUT_LENGTH:
+                    if length is not None and value != length:
+                        raise LocalProtocolError("conflicting Content-Length fields")
+                    length = value
+                elif kind == OUT_CODING:
+                    coding = value
+                elif kind == OUT_CONNECTION:
+                    app_close = app_close or b"close" in comma_tokens([value])
+                else:
+                    has_date = True
+        fields = serialize_outgoing(headers)
+        status = response.status_code
+        head = status_line(status, response.reason)
         if state.ours is State.IDLE:
             # Answering a request that never parsed (their ERROR), or a timeout: one response,
             # then close.
@@ -428,39 +512,20 @@ class Connection:
         info = self._info
         method = info.request.method if info is not None else b"GET"
         http10 = info is not None and info.request.http_version == b"1.0"
-        status = response.status_code
-        headers = response.headers
-        validate_outgoing(headers)
 
-        length: bytes | None = None
-        coding: bytes | None = None
-        app_close = False
-        has_date = False
-        for name, value in headers:
-            lname = name.lower()
-            if lname == b"content-length":
-                if length is not None and value != length:
-                    raise LocalProtocolError("conflicting Content-Length fields")
-                length = value
-            elif lname == b"transfer-encoding":
-                coding = value
-            elif lname == b"connection":
-                app_close = app_close or b"close" in comma_tokens([value])
-            elif lname == b"date":
-                has_date = True
-
-        state.our_event(Response, status_code=status, is_connect=method == b"CONNECT")
-        self.client_is_waiting_for_100_continue = False
         drop: tuple[bytes, ...] = ()
         added = b""
         close = False
         writer: Writer
-        if state.ours is State.SWITCHED_PROTOCOL:
-            writer = NoBodyWriter(discard=False)
-            drop = (b"content-length", b"transfer-encoding")
-        elif status == 204 or status == 304 or method == b"HEAD":
+        if (
+            status == 204
+            or status == 304
+            or method == b"HEAD"
+            or (method == b"CONNECT" and 200 <= status < 300)
+        ):
             writer = NoBodyWriter(discard=method == b"HEAD")
-            if status == 204:  # RFC 9110 §8.6: MUST NOT send Content-Length in a 204
+            if status == 204 or method == b"CONNECT":
+                # RFC 9110 §8.6, §9.3.6: no Content-Length in a 204 or a 2xx to CONNECT
                 drop = (b"content-length", b"transfer-encoding")
             elif coding is not None:
                 drop = (b"transfer-encoding",)
@@ -480,6 +545,10 @@ class Connection:
         elif length is not None:
             if not length.isdigit():
                 raise LocalProtocolError(f"invalid Content-Length {length[:32]!r}")
+            if known_length is not None and int(length) != known_length:
+                raise LocalProtocolError(
+                    f"Content-Length {length.decode()} does not match the {known_length}-byte body"
+                )
             writer = ContentLengthWriter(int(length))
         elif known_length is not None:
             writer = ContentLengthWriter(known_length)
@@ -490,8 +559,10 @@ class Connection:
         else:
             writer = ChunkedWriter()
             added = b"transfer-encoding: chunked\r\n"
-        self._writer = writer
 
+        state.our_event(Response, status_code=status, is_connect=method == b"CONNECT")
+        self.client_is_waiting_for_100_continue = False
+        self._writer = writer
         if close or app_close:
             state.close_after_this()
         if not state.keep_alive and state.ours is not State.SWITCHED_PROTOCOL:
@@ -501,5 +572,6 @@ class Connection:
             added += b"connection: keep-alive\r\n"
         if not has_date and self.date is not None:
             added += b"date: " + self.date + b"\r\n"
-        fields = write_fields_except(headers, drop) if drop else write_fields(headers)
-        return status_line(status, response.reason) + fields + added + self._extra + b"\r\n"
+        if drop:
+            fields = write_fields_except(headers, drop)
+        return head + fields + added + self._extra + b"\r\n"

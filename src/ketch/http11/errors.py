@@ -1,9 +1,9 @@
 """Exceptions raised by the HTTP/1.1 core.
 
 `RemoteProtocolError` means the peer sent bytes that are not valid HTTP/1.1: the server answers with
-``status_hint`` and closes.  `LocalProtocolError` means our own caller (the server or an app behind it)
-asked for something HTTP/1.1 forbids, such as a CR in a header value: it is a bug on our side and is
-never turned into bytes on the wire.
+``status_hint`` and closes.  `LocalProtocolError` means our own caller (the server or an app behind
+it) asked for something HTTP/1.1 forbids, such as a CR in a header value: it is a bug on our side
+and is never turned into bytes on the wire.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Events: what the core reads from and writes to an HTTP/1.1 connection.
 
-Reading a request yields `Request`, then any number of `Data`, then `EndOfMessage` (which carries the
-trailers of a chunked body), or `ConnectionClosed` when the peer is gone.  Writing a response takes
-`InformationalResponse` (1xx) any number of times, then `Response`, `Data` and `EndOfMessage`.
+Reading a request yields `Request`, then any number of `Data`, then `EndOfMessage` (which carries
+the trailers of a chunked body), or `ConnectionClosed` when the peer is gone.  Writing a response
+takes `InformationalResponse` (1xx) any number of times, then `Response`, `Data` and `EndOfMessage`.
 
 Events are slotted dataclasses and are not frozen: the reader creates one or two per request, and a
 frozen dataclass's ``__init__`` (``object.__setattr__`` per field) costs as much as parsing twelve

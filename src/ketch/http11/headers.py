@@ -17,18 +17,23 @@ Theory of operation (reading):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 from ._abnf import FIELD_VALUE_CHARS, TOKEN_CHARS
 from .errors import LocalProtocolError, RemoteProtocolError
-from .events import Headers
+
+if TYPE_CHECKING:
+    from .events import Headers
 
 __all__ = [
     "SPECIAL_NAMES",
     "comma_tokens",
     "get_values",
     "lowercase_names",
+    "outgoing_kind",
     "parse_field_line",
     "parse_field_lines",
+    "serialize_outgoing",
     "validate_outgoing",
 ]
 
@@ -114,7 +119,8 @@ def parse_field_lines(lines: list[bytes]) -> tuple[Headers, list[tuple[bytes, by
 
 def lowercase_names(headers: Headers) -> Headers:
     """Return the fields with lowercase names (what ASGI wants), sharing the value objects."""
-    return list(zip(map(_lower, [name for name, _ in headers]), [value for _, value in headers]))
+    names = map(_lower, [name for name, _ in headers])
+    return list(zip(names, [value for _, value in headers], strict=True))
 
 
 def _lower(name: bytes) -> bytes:
@@ -146,6 +152,65 @@ def comma_tokens(values: list[bytes]) -> list[bytes]:
     return tokens
 
 
+# What a response field name means to the writer, cached per name object value.
+OUT_PLAIN, OUT_LENGTH, OUT_CODING, OUT_CONNECTION, OUT_DATE = range(5)
+_OUT_KINDS = {
+    b"content-length": OUT_LENGTH,
+    b"transfer-encoding": OUT_CODING,
+    b"connection": OUT_CONNECTION,
+    b"date": OUT_DATE,
+}
+_out_names: dict[bytes, int] = {}
+# A serialized field block holds field-value bytes plus the CRLF ending each line.
+_FIELD_LINE_CHARS = FIELD_VALUE_CHARS + b"\r\n"
+
+
+def outgoing_kind(name: bytes) -> int:
+    """Return what a field name we send means to framing (``OUT_*``), validating it once.
+
+    Raises:
+        LocalProtocolError: the name is not a token.
+    """
+    try:
+        kind = _out_names.get(name)
+    except TypeError:  # unhashable, so not bytes: refused just below
+        kind = None
+    if kind is None:
+        if type(name) is not bytes or not name or name.translate(None, TOKEN_CHARS):
+            raise LocalProtocolError(f"invalid header name {name[:64]!r}")
+        kind = _OUT_KINDS.get(name.lower(), OUT_PLAIN)
+        if len(_out_names) >= _CACHE_MAX:
+            _out_names.clear()
+        _out_names[name] = kind
+    return kind
+
+
+def serialize_outgoing(headers: Headers) -> bytes:
+    """Serialize fields whose names were checked by `outgoing_kind`, checking their values.
+
+    The values are checked in bulk on the result: each line must add exactly one CR and one LF
+    (its own line end) and no other CTL, so a CR, LF or NUL in a value is caught here.
+
+    Raises:
+        LocalProtocolError: a value holds a forbidden byte or is not bytes.
+    """
+    if not headers:
+        return b""
+    try:
+        block = b"".join([b"%s: %s\r\n" % pair for pair in headers])
+    except TypeError:
+        raise LocalProtocolError("header names and values must be bytes") from None
+    count = len(headers)
+    if (
+        block.count(b"\n") != count
+        or block.count(b"\r") != count
+        or block.translate(None, _FIELD_LINE_CHARS)
+    ):
+        bad = next(value for _, value in headers if value.translate(None, FIELD_VALUE_CHARS))
+        raise LocalProtocolError(f"invalid character in header value {bad[:64]!r}")
+    return block
+
+
 def validate_outgoing(headers: Headers) -> None:
     """Check fields we are about to send: token names, no CTL (bar HTAB) in values.
 
@@ -163,6 +228,3 @@ def validate_outgoing(headers: Headers) -> None:
     if b"".join(values).translate(None, FIELD_VALUE_CHARS):
         bad = next(v for v in values if v.translate(None, FIELD_VALUE_CHARS))
         raise LocalProtocolError(f"invalid character in header value {bad[:64]!r}")
-
-
-

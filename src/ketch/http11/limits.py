@@ -1,7 +1,7 @@
 """Bounds on what a peer may make the core buffer.
 
-Every buffer the reader keeps is bounded by one of these; the server passes its configuration through
-`Limits`, and tests pass small values to reach the limits cheaply.
+Every buffer the reader keeps is bounded by one of these; the server passes its configuration
+through `Limits`, and tests pass small values to reach the limits cheaply.
 """
 
 from __future__ import annotations

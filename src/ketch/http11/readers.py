@@ -10,14 +10,17 @@ request smuggling through a proxy that would read the message the other way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ._abnf import CHUNK_LINE_RE, HOST_RE, SCHEME_RE, TARGET_CHARS, TOKEN_CHARS, VERSION_RE
 from .errors import RemoteProtocolError
 from .events import Request
 from .headers import comma_tokens, parse_field_lines
-from .limits import Limits
 
-__all__ = ["CHUNKED", "HeadInfo", "parse_chunk_line", "parse_request_head"]
+if TYPE_CHECKING:
+    from .limits import Limits
+
+__all__ = ["CHUNKED", "HeadInfo", "parse_chunk_line", "parse_request_head", "parse_request_line"]
 
 CHUNKED = -1
 """`HeadInfo.body_length` of a chunked body."""
@@ -26,6 +29,13 @@ CHUNKED = -1
 _KNOWN_METHODS = frozenset(
     (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE")
 )
+# Request lines and Host values repeat as much as header lines do (see headers.py): remember the
+# ones that passed validation, in bounded caches that are cleared when full.
+_LINE_CACHE_MAX = 1024
+_LINE_CACHE_LENGTH = 512
+_line_cache: dict[bytes, tuple[bytes, bytes, bytes]] = {}
+_valid_hosts: set[bytes] = set()
+
 _MAX_LENGTH_DIGITS = 18  # 10**18 - 1 bytes is far past any body; more digits is an overflow attempt
 
 
@@ -68,9 +78,52 @@ def parse_request_head(head: bytes, limits: Limits) -> HeadInfo:
     request_line = lines[0]
     if len(request_line) > limits.max_request_line:
         raise RemoteProtocolError("request line too long", 414)
-    parts = request_line.split(b" ")
+    parsed = _line_cache.get(request_line)
+    if parsed is None:
+        parsed = parse_request_line(request_line)
+        if len(request_line) <= _LINE_CACHE_LENGTH:
+            if len(_line_cache) >= _LINE_CACHE_MAX:
+                _line_cache.clear()
+            _line_cache[request_line] = parsed
+    method, target, http_version = parsed
+    del lines[0]
+    if len(lines) > limits.max_header_count:
+        raise RemoteProtocolError("too many header fields", 431)
+    headers, special = parse_field_lines(lines)
+    request = Request(method=method, target=target, http_version=http_version, headers=headers)
+    if http_version == b"1.1" and len(special) <= 2:
+        # The most common heads by far: Host, perhaps "Connection: keep-alive", and nothing else
+        # that affects framing.
+        host = None
+        for name, value in special:
+            if name == b"host" and host is None:
+                host = value
+            elif name != b"connection" or value.lower() != b"keep-alive":
+                break
+        else:
+            if host is not None:
+                if host not in _valid_hosts:
+                    _check_host(host)
+                return HeadInfo(request, 0, True, False, method == b"CONNECT")
+    if not special:
+        if http_version == b"1.1":
+            raise RemoteProtocolError("missing Host header")
+        return HeadInfo(request, 0, False, False, method == b"CONNECT")
+    return _interpret(request, special, limits)
+
+
+def parse_request_line(line: bytes) -> tuple[bytes, bytes, bytes]:
+    """Parse ``method SP request-target SP HTTP-version`` (RFC 9112 §3).
+
+    Returns:
+        ``(method, target, http_version)`` with the version as ``b"1.1"`` or ``b"1.0"``.
+
+    Raises:
+        RemoteProtocolError: 400 for a malformed line, 505 for an HTTP version other than 1.x.
+    """
+    parts = line.split(b" ")
     if len(parts) != 3:
-        # RFC 9112 §3: exactly one SP between the three parts, none inside them.
+        # Exactly one SP between the three parts, none inside them.
         raise RemoteProtocolError("malformed request line")
     method, target, version = parts
     if method not in _KNOWN_METHODS and (not method or method.translate(None, TOKEN_CHARS)):
@@ -84,16 +137,15 @@ def parse_request_head(head: bytes, limits: Limits) -> HeadInfo:
     else:
         raise RemoteProtocolError("invalid HTTP version")
     _check_target(method, target)
-    del lines[0]
-    if len(lines) > limits.max_header_count:
-        raise RemoteProtocolError("too many header fields", 431)
-    headers, special = parse_field_lines(lines)
-    request = Request(method=method, target=target, http_version=http_version, headers=headers)
-    if not special:
-        if http_version == b"1.1":
-            raise RemoteProtocolError("missing Host header")
-        return HeadInfo(request, 0, False, False, method == b"CONNECT")
-    return _interpret(request, special, limits)
+    return method, target, http_version
+
+
+def _check_host(value: bytes) -> None:
+    if not HOST_RE.fullmatch(value):
+        raise RemoteProtocolError("invalid Host header")
+    if len(_valid_hosts) >= _LINE_CACHE_MAX:
+        _valid_hosts.clear()
+    _valid_hosts.add(value)
 
 
 def _check_target(method: bytes, target: bytes) -> None:
@@ -142,8 +194,8 @@ def _interpret(request: Request, special: list[tuple[bytes, bytes]], limits: Lim
     if len(hosts) != 1:
         if hosts or http11:
             raise RemoteProtocolError("missing Host header" if not hosts else "duplicate Host")
-    elif not HOST_RE.fullmatch(hosts[0]):
-        raise RemoteProtocolError("invalid Host header")
+    elif hosts[0] not in _valid_hosts:
+        _check_host(hosts[0])
 
     if codings:
         body_length = _chunked_framing(codings, lengths, http11)
@@ -159,7 +211,8 @@ def _interpret(request: Request, special: list[tuple[bytes, bytes]], limits: Lim
         keep_alive = b"close" not in tokens
     else:
         keep_alive = b"keep-alive" in tokens and b"close" not in tokens
-    switch = (upgrade and b"upgrade" in tokens) or request.method == b"CONNECT"
+    # RFC 9110 §7.8: a server MUST ignore an Upgrade header field received in an HTTP/1.0 request.
+    switch = (upgrade and http11 and b"upgrade" in tokens) or request.method == b"CONNECT"
     # RFC 9110 §10.1.1: a server MUST ignore 100-continue in an HTTP/1.0 request.
     expect_continue = http11 and bool(expect) and b"100-continue" in comma_tokens(expect)
     return HeadInfo(request, body_length, keep_alive, expect_continue, switch)

@@ -6,11 +6,12 @@ Theory of operation:
   sending responses).  Each event moves the party that sends it along `THEIR_TRANSITIONS` or
   `OUR_TRANSITIONS`; a (state, event) pair missing from the table is a protocol error, so a caller
   can never write, say, `Data` before a `Response`.
-* Rule 1, coupling: a `Request` moves us from IDLE to SEND_RESPONSE.  A final `Response` to a request
-  that might switch protocols (Upgrade, CONNECT) either completes the switch (101, or 2xx to
+* Rule 1, coupling: a `Request` moves us from IDLE to SEND_RESPONSE.  A final `Response` to a
+  request that might switch protocols (Upgrade, CONNECT) either completes the switch (101, or 2xx to
   CONNECT) or denies it, which moves them from MIGHT_SWITCH_PROTOCOL to DONE.
 * Rule 2, persistence: once either side has decided the connection will not be reused, a party that
-  reaches DONE goes on to MUST_CLOSE instead.  `start_next_cycle` is only possible when both are DONE.
+  reaches DONE goes on to MUST_CLOSE instead.  `start_next_cycle` is only possible when both are
+  DONE.
 * Errors are sticky: a party in ERROR stays there.
 """
 
@@ -26,6 +27,10 @@ __all__ = ["OUR_TRANSITIONS", "THEIR_TRANSITIONS", "ConnectionState", "State"]
 
 class State(enum.Enum):
     """Where one party of the connection is."""
+
+    # Enum's own __hash__ is a Python function (hash of the name); members are singletons, so the
+    # identity hash in C is equivalent and keeps the transition-table lookups cheap.
+    __hash__ = object.__hash__
 
     IDLE = "IDLE"
     SEND_RESPONSE = "SEND_RESPONSE"
@@ -96,14 +101,18 @@ class ConnectionState:
         if new is None:
             raise LocalProtocolError(f"client cannot send {event_type.__name__} in {self.theirs}")
         if event_type is Request:
-            self.ours = SEND_RESPONSE
+            if self.ours is IDLE:  # never out of ERROR, CLOSED or MUST_CLOSE: errors are sticky
+                self.ours = SEND_RESPONSE
             self.pending_switch = switch
         elif new is DONE and self.pending_switch:
             new = MIGHT_SWITCH_PROTOCOL
         self.theirs = new
-        self._settle()
+        if not self.keep_alive:
+            self._settle()
 
-    def our_event(self, event_type: type, *, status_code: int = 0, is_connect: bool = False) -> None:
+    def our_event(
+        self, event_type: type, *, status_code: int = 0, is_connect: bool = False
+    ) -> None:
         """Apply an event we send.
 
         Raises:
@@ -112,18 +121,27 @@ class ConnectionState:
         new = OUR_TRANSITIONS.get((self.ours, event_type))
         if new is None:
             raise LocalProtocolError(f"cannot send {event_type.__name__} in state {self.ours}")
-        if self.theirs is MIGHT_SWITCH_PROTOCOL:
-            if (event_type is InformationalResponse and status_code == 101 and not is_connect) or (
-                event_type is Response and is_connect and 200 <= status_code < 300
-            ):
-                self.ours = self.theirs = SWITCHED_PROTOCOL
-                return
-            if event_type is Response:
+        if event_type is InformationalResponse and status_code == 101:
+            # RFC 9110 §15.2.2: 101 answers an Upgrade request, which must have been read to its
+            # end; a CONNECT is accepted with a 2xx instead (§9.3.6).
+            if self.theirs is not MIGHT_SWITCH_PROTOCOL or is_connect:
+                raise LocalProtocolError(
+                    "101 Switching Protocols without a pending Upgrade request"
+                )
+            self.ours = self.theirs = SWITCHED_PROTOCOL
+            return
+        if event_type is Response:
+            # Any final response that does not switch denies the switch, even one sent before the
+            # request was read to its end (h11 clears its pending proposals the same way).
+            self.pending_switch = False
+            if self.theirs is MIGHT_SWITCH_PROTOCOL:
+                if is_connect and 200 <= status_code < 300:
+                    self.ours = self.theirs = SWITCHED_PROTOCOL
+                    return
                 self.theirs = DONE
-        elif event_type is InformationalResponse and status_code == 101:
-            raise LocalProtocolError("101 Switching Protocols without a pending Upgrade request")
         self.ours = new
-        self._settle()
+        if not self.keep_alive:
+            self._settle()
 
     def their_error(self) -> None:
         """The client sent something invalid: it can send nothing more."""
@@ -155,8 +173,8 @@ class ConnectionState:
         self.pending_switch = False
 
     def _settle(self) -> None:
-        if not self.keep_alive:
-            if self.ours is DONE:
-                self.ours = MUST_CLOSE
-            if self.theirs is DONE:
-                self.theirs = MUST_CLOSE
+        # Rule 2; only called once keep_alive is False (the callers check or just cleared it).
+        if self.ours is DONE:
+            self.ours = MUST_CLOSE
+        if self.theirs is DONE:
+            self.theirs = MUST_CLOSE

@@ -7,11 +7,14 @@ application passes can add a header line or end the head early.
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from ._abnf import TARGET_CHARS, TOKEN_CHARS
 from .errors import LocalProtocolError
-from .events import Headers, Request
 from .headers import validate_outgoing
+
+if TYPE_CHECKING:
+    from .events import Headers, Request
 
 __all__ = [
     "ChunkedWriter",
@@ -56,7 +59,7 @@ def write_fields(headers: Headers) -> bytes:
 
 
 def write_fields_except(headers: Headers, drop: tuple[bytes, ...]) -> bytes:
-    """Serialize fields as `write_fields` does, leaving out those whose lowercase name is in `drop`."""
+    """Serialize fields as `write_fields` does, except those whose lowercase name is in `drop`."""
     return b"".join([b"%s: %s\r\n" % pair for pair in headers if pair[0].lower() not in drop])
 
 
@@ -90,7 +93,9 @@ class ContentLengthWriter(Writer):
 
     def end(self, trailers: Headers) -> bytes:
         if self.remaining:
-            raise LocalProtocolError(f"content ended {self.remaining} bytes short of Content-Length")
+            raise LocalProtocolError(
+                f"content ended {self.remaining} bytes short of Content-Length"
+            )
         if trailers:
             raise LocalProtocolError("trailers need chunked framing")
         return b""
@@ -164,6 +169,8 @@ def write_request(request: Request) -> bytes:
         raise LocalProtocolError("invalid method")
     if not target or target.translate(None, TARGET_CHARS):
         raise LocalProtocolError("invalid request target")
+    if request.http_version not in (b"1.0", b"1.1"):
+        raise LocalProtocolError("invalid HTTP version")
     return (
         b"%s %s HTTP/%s\r\n" % (method, target, request.http_version)
         + write_fields(request.headers)
