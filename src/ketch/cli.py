@@ -131,12 +131,13 @@ def _serve(app: Any, app_path: str, config: Config) -> int:
     async def serve() -> None:
         server = Server(app, config)
         await server.start()
+        # Handlers first: a supervisor may signal as soon as it reads the banner.
+        server._install_signal_handlers()
         loop_name = type(asyncio.get_running_loop()).__module__.split(".")[0]
         for url in server.urls:
             error_log.info(
                 "ketch %s serving %s on %s (loop: %s)", __version__, app_path, url, loop_name
             )
-        server._install_signal_handlers()
         try:
             assert server._stopping is not None
             await server._stopping.wait()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ketch.http11 import Limits, LocalProtocolError, RemoteProtocolError, lowercase_names, readers
+from ketch.http11 import Limits, LocalProtocolError, RemoteProtocolError, heads, lowercase_names
 from ketch.http11 import headers as headers_module
 from ketch.http11.headers import (
     comma_tokens,
@@ -401,14 +401,16 @@ def test_validate_outgoing_rejects_ctl_in_values(value: bytes) -> None:
 
 
 def test_host_cache_stays_correct_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readers, "_LINE_CACHE_MAX", 2)
+    monkeypatch.setattr(heads, "_LINE_CACHE_MAX", 2)
+    monkeypatch.setattr(heads, "_valid_hosts", set())
+    monkeypatch.setattr(heads, "_head_cache", {})
     hosts = [b"h%d.example" % i for i in range(5)]
     for _ in range(2):
         for host in hosts:
             req, _, _ = parse_one(request(headers=[b"Host: " + host]))
             assert req.headers == [(b"Host", host)]
         assert rejects(request(headers=[b"Host: bad host"])) == 400
-    assert len(readers._valid_hosts) <= 2
+    assert len(heads._valid_hosts) <= 2
 
 
 def test_http11_request_with_only_content_length_is_rejected_for_missing_host() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ketch.http11 import Limits, readers
+from ketch.http11 import Limits, heads
 
 from .helpers import parse_one, read_chunks, rejects, request
 
@@ -247,13 +247,15 @@ def test_http2_preface_is_refused() -> None:
 
 
 def test_request_line_cache_stays_correct_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readers, "_LINE_CACHE_MAX", 2)
+    monkeypatch.setattr(heads, "_LINE_CACHE_MAX", 2)
+    monkeypatch.setattr(heads, "_line_cache", {})
+    monkeypatch.setattr(heads, "_head_cache", {})
     targets = [b"/%d" % i for i in range(5)]
     for _ in range(2):
         for target in targets:
             req, _, _ = parse_one(request(target))
             assert req.target == target
-    assert len(readers._line_cache) <= 2
+    assert len(heads._line_cache) <= 2
 
 
 def test_long_request_lines_are_parsed_every_time() -> None:
@@ -261,4 +263,4 @@ def test_long_request_lines_are_parsed_every_time() -> None:
     for _ in range(2):
         req, _, _ = parse_one(request(target))
         assert req.target == target
-    assert b"GET %s HTTP/1.1" % target not in readers._line_cache
+    assert b"GET %s HTTP/1.1" % target not in heads._line_cache

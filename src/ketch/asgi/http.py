@@ -114,6 +114,7 @@ class ASGIHandler:
     async def __call__(self, exchange: Exchange) -> None:
         phase = _Phase.START
         trailers_expected = False
+        trailers: list[tuple[bytes, bytes]] = []
         body_message_sent = False
 
         async def receive() -> Message:
@@ -175,9 +176,9 @@ class ASGIHandler:
                 raise RuntimeError(f"expected 'http.response.body', got {kind!r}")
             if phase is _Phase.TRAILERS:
                 if kind == "http.response.trailers":
+                    trailers.extend((bytes(n), bytes(v)) for n, v in message.get("headers", ()))
                     if not message.get("more_trailers", False):
-                        headers = [(bytes(n), bytes(v)) for n, v in message.get("headers", ())]
-                        await exchange.end(headers)
+                        await exchange.end(trailers)
                         phase = _Phase.DONE
                     return
                 raise RuntimeError(f"expected 'http.response.trailers', got {kind!r}")

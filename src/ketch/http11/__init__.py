@@ -23,6 +23,7 @@ from .events import (
 )
 from .headers import lowercase_names
 from .limits import Limits
+from .readers import RequestReader
 from .state import State
 from .writers import write_request
 
@@ -41,6 +42,7 @@ __all__ = [
     "ProtocolError",
     "RemoteProtocolError",
     "Request",
+    "RequestReader",
     "Response",
     "Sentinel",
     "State",

@@ -8,10 +8,8 @@ Theory of operation:
   `start_next_cycle`, so a client can never make the server parse ahead of its responses.
 * Bytes out: `send` turns response events into bytes; `send_complete` writes a whole response in
   one piece (head and body, Content-Length set), the fast path for bodies that are already known.
-* The buffer is a ``bytes`` object while it holds at most one received piece (zero copies for the
-  common case of one request per read) and a ``bytearray`` while pieces accumulate, so a head that
-  arrives one byte at a time costs linear, not quadratic, copying.  The search for the end of a head
-  resumes where the previous one stopped.
+* Reading is done by a `RequestReader`; the connection only asks it for the next event while the
+  client is IDLE or sending a body, which is what keeps pipelined requests unread until their turn.
 * Errors: a `RemoteProtocolError` from reading puts the client in ERROR; the server may still send
   one final response (its ``status_hint``) and must then close.  A `LocalProtocolError` from
   `send` puts us in ERROR: the response is broken and the connection must be closed.
@@ -19,9 +17,10 @@ Theory of operation:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .errors import LocalProtocolError, RemoteProtocolError
 from .events import (
-    NEED_DATA,
     PAUSED,
     ConnectionClosed,
     Data,
@@ -37,14 +36,14 @@ from .headers import (
     OUT_CODING,
     OUT_CONNECTION,
     OUT_LENGTH,
+    OUT_SERVER,
     comma_tokens,
     outgoing_kind,
-    parse_field_lines,
     serialize_outgoing,
     validate_outgoing,
 )
 from .limits import Limits
-from .readers import CHUNKED, HeadInfo, parse_chunk_line, parse_request_head
+from .readers import RequestReader
 from .state import ConnectionState, State
 from .writers import (
     ChunkedWriter,
@@ -57,12 +56,12 @@ from .writers import (
     write_fields_except,
 )
 
+if TYPE_CHECKING:
+    from .heads import HeadInfo
+
 __all__ = ["Connection"]
 
 _DEFAULT_LIMITS = Limits()
-
-# Phases of a chunked body.
-_SIZE, _DATA, _DATA_CRLF, _TRAILERS = range(4)
 
 
 class Connection:
@@ -70,8 +69,9 @@ class Connection:
 
     Args:
         limits: bounds on what the client may make us buffer (`Limits` defaults otherwise).
-        extra_headers: fields added to every response head (``server: ketch``, for instance);
-            validated once, here.
+        extra_headers: default fields added to every response head (``server: ketch``, for
+            instance), validated once, here.  A ``server`` field among them yields to one the
+            response carries itself.
 
     Attributes:
         date: the value of the Date field added to responses that have none, or ``None`` for no
@@ -81,17 +81,10 @@ class Connection:
     """
 
     __slots__ = (
-        "_blank",
-        "_body_seen",
-        "_buf",
-        "_chunk_phase",
-        "_chunked",
-        "_eof",
         "_extra",
+        "_extra_no_server",
         "_info",
-        "_pos",
-        "_remaining",
-        "_scanned",
+        "_reader",
         "_state",
         "_writer",
         "client_is_waiting_for_100_continue",
@@ -104,20 +97,15 @@ class Connection:
     ) -> None:
         self.limits = limits or _DEFAULT_LIMITS
         self._state = ConnectionState()
-        self._buf: bytes | bytearray = b""
-        self._pos = 0
-        self._eof = False
-        self._scanned = 0
-        self._blank = 0  # bytes of empty lines skipped before the coming request line
+        self._reader = RequestReader(self.limits)
         self._info: HeadInfo | None = None
-        self._remaining = 0
-        self._chunked = False
-        self._chunk_phase = _SIZE
-        self._body_seen = 0
         self._writer: Writer | None = None
         if extra_headers:
             validate_outgoing(extra_headers)
-        self._extra = write_fields(extra_headers) if extra_headers else b""
+        extra = extra_headers or []
+        self._extra = write_fields(extra)
+        # What is added when the response has its own Server field.
+        self._extra_no_server = write_fields([f for f in extra if f[0].lower() != b"server"])
         self.date: bytes | None = None
         self.client_is_waiting_for_100_continue = False
 
@@ -146,12 +134,12 @@ class Connection:
     @property
     def buffered(self) -> int:
         """Bytes received and not yet turned into events."""
-        return len(self._buf) - self._pos
+        return self._reader.buffered
 
     @property
     def trailing_data(self) -> tuple[bytes, bool]:
         """The unread bytes and whether EOF was seen (after a switch, the new protocol's bytes)."""
-        return bytes(self._buf[self._pos :]), self._eof
+        return self._reader.trailing_data
 
     def start_next_cycle(self) -> None:
         """Begin the next request after both sides finished the current one.
@@ -162,7 +150,6 @@ class Connection:
         self._state.start_next_cycle()
         self._info = None
         self._writer = None
-        self._body_seen = 0
         self.client_is_waiting_for_100_continue = False
 
     # ------------------------------------------------------------------ reading
@@ -173,24 +160,7 @@ class Connection:
         Raises:
             RuntimeError: data after EOF.
         """
-        if not data:
-            self._eof = True
-            return
-        if self._eof:
-            raise RuntimeError("received data after EOF")
-        buf = self._buf
-        pos = self._pos
-        if pos >= len(buf):
-            self._buf = data
-        elif type(buf) is bytearray:
-            if pos:
-                del buf[:pos]  # O(1): CPython moves the bytearray's start
-            buf += data
-        else:
-            grown = bytearray(buf[pos:])
-            grown += data
-            self._buf = grown
-        self._pos = 0
+        self._reader.receive_data(data)
 
     def next_event(self) -> Event | Sentinel:
         """Return the next event from the buffer, `NEED_DATA` or `PAUSED`.
@@ -199,174 +169,41 @@ class Connection:
             RemoteProtocolError: the client sent invalid bytes, or closed mid-message; its
                 ``status_hint`` is the status to answer.  The client is in ERROR afterwards.
         """
-        theirs = self._state.theirs
-        try:
-            if theirs is State.SEND_BODY:
-                return self._read_body()
-            if theirs is State.IDLE:
-                if self._pos >= len(self._buf) and not self._eof:
-                    return NEED_DATA  # the common case between requests: nothing buffered
-                return self._read_head()
-        except RemoteProtocolError:
-            self._state.their_error()
-            raise
+        state = self._state
+        theirs = state.theirs
+        if theirs is State.IDLE or theirs is State.SEND_BODY:
+            try:
+                event = self._reader.next_event()
+            except RemoteProtocolError:
+                state.their_error()
+                raise
+            kind = type(event)
+            if kind is Request:
+                info = self._info = self._reader.info
+                assert info is not None
+                state.their_event(Request, switch=info.switch)
+                if not info.keep_alive:
+                    state.close_after_this()
+                self.client_is_waiting_for_100_continue = (
+                    info.expect_continue and info.body_length != 0
+                )
+            elif kind is EndOfMessage:
+                state.their_event(EndOfMessage)
+            elif kind is Data:
+                self.client_is_waiting_for_100_continue = False
+            elif kind is ConnectionClosed:
+                state.their_event(ConnectionClosed)
+            return event
         if theirs is State.ERROR:
             raise RemoteProtocolError("the client already sent invalid data")
         if theirs is State.CLOSED:
             return ConnectionClosed()
-        if (
-            (theirs is State.DONE or theirs is State.MUST_CLOSE)
-            and self._eof
-            and self._pos >= len(self._buf)
+        if (theirs is State.DONE or theirs is State.MUST_CLOSE) and (
+            self._reader.eof and not self._reader.buffered
         ):
-            self._state.their_event(ConnectionClosed)
+            state.their_event(ConnectionClosed)
             return ConnectionClosed()
         return PAUSED
-
-    def _take(self, end: int) -> bytes:
-        chunk = self._buf[self._pos : end]
-        self._pos = end
-        return chunk if type(chunk) is bytes else bytes(chunk)
-
-    def _read_head(self) -> Request | ConnectionClosed | Sentinel:
-        buf, pos, limits = self._buf, self._pos, self.limits
-        if buf.startswith(b"\r\n", pos):
-            # RFC 9112 §2.2: a server SHOULD ignore at least one empty line before a request-line.
-            start = pos
-            while buf.startswith(b"\r\n", pos):
-                pos += 2
-            # Counted across calls, so the limit does not depend on how the lines were delivered.
-            self._blank += pos - start
-            if self._blank > limits.max_header_bytes:
-                raise RemoteProtocolError("too many empty lines before the request")
-            self._pos = pos
-            self._scanned = 0
-        end = buf.find(b"\r\n\r\n", pos + self._scanned)
-        if end < 0:
-            size = len(buf) - pos
-            if (
-                size > limits.max_request_line + 1
-                and buf.find(b"\r\n", pos, pos + limits.max_request_line + 2) < 0
-            ):
-                raise RemoteProtocolError("request line too long", 414)
-            if size > limits.max_header_bytes:
-                raise RemoteProtocolError("request head too large", 431)
-            if self._eof:
-                if size:
-                    raise RemoteProtocolError("client closed in the middle of a request head")
-                self._state.their_event(ConnectionClosed)
-                return ConnectionClosed()
-            self._scanned = max(0, size - 3)
-            return NEED_DATA
-        self._scanned = 0
-        self._blank = 0
-        if end + 4 - pos > limits.max_header_bytes:
-            if buf.find(b"\r\n", pos, pos + limits.max_request_line + 2) < 0:
-                raise RemoteProtocolError("request line too long", 414)
-            raise RemoteProtocolError("request head too large", 431)
-        head = self._take(end)
-        self._pos = end + 4
-        info = parse_request_head(head, limits)
-        state = self._state
-        state.their_event(Request, switch=info.switch)
-        if not info.keep_alive:
-            state.close_after_this()
-        self._info = info
-        length = info.body_length
-        if length == CHUNKED:
-            self._chunked = True
-            self._chunk_phase = _SIZE
-            self._remaining = 0
-        else:
-            self._chunked = False
-            self._remaining = length
-        self.client_is_waiting_for_100_continue = info.expect_continue and length != 0
-        return info.request
-
-    def _read_body(self) -> Data | EndOfMessage | Sentinel:
-        if self._chunked:
-            return self._read_chunked()
-        remaining = self._remaining
-        if not remaining:
-            self._state.their_event(EndOfMessage)
-            return EndOfMessage()
-        available = len(self._buf) - self._pos
-        if not available:
-            if self._eof:
-                raise RemoteProtocolError("client closed before the end of the body")
-            return NEED_DATA
-        self.client_is_waiting_for_100_continue = False
-        if available >= remaining:
-            self._remaining = 0
-            return Data(self._take(self._pos + remaining))
-        self._remaining = remaining - available
-        return Data(self._take(len(self._buf)))
-
-    def _read_chunked(self) -> Data | EndOfMessage | Sentinel:
-        buf, pos = self._buf, self._pos
-        while True:
-            phase = self._chunk_phase
-            if phase == _DATA:
-                available = len(buf) - pos
-                if not available:
-                    break
-                self.client_is_waiting_for_100_continue = False
-                size = min(available, self._remaining)
-                self._remaining -= size
-                if not self._remaining:
-                    self._chunk_phase = _DATA_CRLF
-                return Data(self._take(pos + size))
-            if phase == _DATA_CRLF:
-                if len(buf) - pos < 2:
-                    break
-                if not buf.startswith(b"\r\n", pos):
-                    raise RemoteProtocolError("chunk data not followed by CRLF")
-                pos = self._pos = pos + 2
-                self._chunk_phase = _SIZE
-            elif phase == _SIZE:
-                limit = self.limits.max_chunk_line
-                end = buf.find(b"\r\n", pos, pos + limit + 2)
-                if end < 0:
-                    if len(buf) - pos > limit + 1:
-                        raise RemoteProtocolError("chunk-size line too long")
-                    break
-                size = parse_chunk_line(bytes(buf[pos:end]))
-                pos = self._pos = end + 2
-                if size:
-                    self._body_seen += size
-                    max_body = self.limits.max_body_size
-                    if max_body is not None and self._body_seen > max_body:
-                        raise RemoteProtocolError("request body too large", 413)
-                    self._remaining = size
-                    self._chunk_phase = _DATA
-                else:
-                    self._chunk_phase = _TRAILERS
-            else:
-                return self._read_trailers()
-        if self._eof:
-            raise RemoteProtocolError("client closed before the end of the chunked body")
-        return NEED_DATA
-
-    def _read_trailers(self) -> EndOfMessage | Sentinel:
-        buf, pos, limits = self._buf, self._pos, self.limits
-        if buf.startswith(b"\r\n", pos):
-            self._pos = pos + 2
-            self._state.their_event(EndOfMessage)
-            return EndOfMessage()
-        end = buf.find(b"\r\n\r\n", pos)
-        if end < 0 or end + 4 - pos > limits.max_header_bytes:
-            if len(buf) - pos > limits.max_header_bytes or end >= 0:
-                raise RemoteProtocolError("trailer section too large", 431)
-            if self._eof:
-                raise RemoteProtocolError("client closed in the middle of the trailers")
-            return NEED_DATA
-        lines = self._take(end).split(b"\r\n")
-        self._pos = end + 4
-        if len(lines) > limits.max_header_count:
-            raise RemoteProtocolError("too many trailer fields", 431)
-        trailers, _ = parse_field_lines(lines)
-        self._state.their_event(EndOfMessage)
-        return EndOfMessage(headers=trailers)
 
     # ------------------------------------------------------------------ writing
 
@@ -488,6 +325,7 @@ class Connection:
         coding: bytes | None = None
         app_close = False
         has_date = False
+        has_server = False
         for name, value in headers:
             kind = outgoing_kind(name)
             if kind:
@@ -499,6 +337,8 @@ class Connection:
                     coding = value
                 elif kind == OUT_CONNECTION:
                     app_close = app_close or b"close" in comma_tokens([value])
+                elif kind == OUT_SERVER:
+                    has_server = True
                 else:
                     has_date = True
         fields = serialize_outgoing(headers)
@@ -523,6 +363,9 @@ class Connection:
             or method == b"HEAD"
             or (method == b"CONNECT" and 200 <= status < 300)
         ):
+            if known_length and method != b"HEAD":
+                # send_complete with content this response cannot carry: refuse it whole.
+                raise LocalProtocolError(f"a {status} response cannot have content")
             writer = NoBodyWriter(discard=method == b"HEAD")
             if status == 204 or method == b"CONNECT":
                 # RFC 9110 §8.6, §9.3.6: no Content-Length in a 204 or a 2xx to CONNECT
@@ -574,4 +417,5 @@ class Connection:
             added += b"date: " + self.date + b"\r\n"
         if drop:
             fields = write_fields_except(headers, drop)
-        return head + fields + added + self._extra + b"\r\n"
+        extra = self._extra_no_server if has_server else self._extra
+        return head + fields + added + extra + b"\r\n"

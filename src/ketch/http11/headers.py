@@ -153,12 +153,13 @@ def comma_tokens(values: list[bytes]) -> list[bytes]:
 
 
 # What a response field name means to the writer, cached per name object value.
-OUT_PLAIN, OUT_LENGTH, OUT_CODING, OUT_CONNECTION, OUT_DATE = range(5)
+OUT_PLAIN, OUT_LENGTH, OUT_CODING, OUT_CONNECTION, OUT_DATE, OUT_SERVER = range(6)
 _OUT_KINDS = {
     b"content-length": OUT_LENGTH,
     b"transfer-encoding": OUT_CODING,
     b"connection": OUT_CONNECTION,
     b"date": OUT_DATE,
+    b"server": OUT_SERVER,
 }
 _out_names: dict[bytes, int] = {}
 # A serialized field block holds field-value bytes plus the CRLF ending each line.
@@ -176,7 +177,9 @@ def outgoing_kind(name: bytes) -> int:
     except TypeError:  # unhashable, so not bytes: refused just below
         kind = None
     if kind is None:
-        if type(name) is not bytes or not name or name.translate(None, TOKEN_CHARS):
+        if type(name) is not bytes:
+            raise LocalProtocolError(f"header names and values must be bytes, not {name!r:.64}")
+        if not name or name.translate(None, TOKEN_CHARS):
             raise LocalProtocolError(f"invalid header name {name[:64]!r}")
         kind = _OUT_KINDS.get(name.lower(), OUT_PLAIN)
         if len(_out_names) >= _CACHE_MAX:

@@ -1,263 +1,272 @@
-"""Bytes to events: the request head and the two body framings a request may use.
+"""`RequestReader`: the incremental reader of the requests on one connection.
 
-Strategy: a head is parsed only once it is complete (CRLF CRLF seen), in bulk: one split on CRLF,
-the request line split on SP, field lines looked up or parsed by `headers.parse_field_lines`.  There
-are no per-byte loops in Python; every byte is checked by a ``translate`` table or a compiled
-pattern.  Anything that admits two readings is rejected (RFC 9112 §6.3, §11.2): that is what stops
-request smuggling through a proxy that would read the message the other way.
+Theory of operation:
+
+* `receive_data` appends to a buffer (``b""`` is EOF); `next_event` turns the buffer into the next
+  event: `Request`, `Data`, `EndOfMessage` (with trailers), `ConnectionClosed` at EOF between
+  requests, or `NEED_DATA`.  After `EndOfMessage` it reads the next request: on its own the reader
+  parses pipelined requests back to back; `Connection` holds it back until each response is done.
+* Heads are parsed only once complete, by `heads.parse_request_head`.  The search for the end of a
+  head resumes where the last one stopped, and every limit is checked before a byte is parsed: a
+  request line without CRLF in its first ``max_request_line`` bytes is a 414, a head that does not
+  end within ``max_header_bytes`` a 431.
+* Bodies come in the two framings a request may use, Content-Length and chunked (RFC 9112 §6);
+  a request with neither has no body (§6.3 item 7).  Data events are slices of what arrived,
+  never joined.
+* The buffer is a ``bytes`` object while it holds at most one received piece (zero copies for the
+  common case of one request per read) and a ``bytearray`` while pieces accumulate, so a head that
+  arrives one byte at a time costs linear, not quadratic, copying.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ._abnf import CHUNK_LINE_RE, HOST_RE, SCHEME_RE, TARGET_CHARS, TOKEN_CHARS, VERSION_RE
+from ._abnf import CHUNK_LINE_RE
 from .errors import RemoteProtocolError
-from .events import Request
-from .headers import comma_tokens, parse_field_lines
+from .events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Request, Sentinel
+from .headers import parse_field_lines
+from .heads import CHUNKED, HeadInfo, parse_request_head
 
 if TYPE_CHECKING:
     from .limits import Limits
 
-__all__ = ["CHUNKED", "HeadInfo", "parse_chunk_line", "parse_request_head", "parse_request_line"]
+__all__ = ["RequestReader", "parse_chunk_line"]
 
-CHUNKED = -1
-"""`HeadInfo.body_length` of a chunked body."""
-
-# Methods seen on every busy server skip the token check; any other token is still accepted.
-_KNOWN_METHODS = frozenset(
-    (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE")
-)
-# Request lines and Host values repeat as much as header lines do (see headers.py): remember the
-# ones that passed validation, in bounded caches that are cleared when full.
-_LINE_CACHE_MAX = 1024
-_LINE_CACHE_LENGTH = 512
-_line_cache: dict[bytes, tuple[bytes, bytes, bytes]] = {}
-_valid_hosts: set[bytes] = set()
-
-_MAX_LENGTH_DIGITS = 18  # 10**18 - 1 bytes is far past any body; more digits is an overflow attempt
+# Where the reader is.
+_HEAD, _LENGTH, _SIZE, _DATA, _DATA_CRLF, _TRAILERS = range(6)
 
 
-@dataclass(slots=True)
-class HeadInfo:
-    """What the head says about the rest of the exchange.
-
-    Attributes:
-        request: the request event.
-        body_length: content length in bytes, or `CHUNKED`.
-        keep_alive: the client allows the connection to be reused (RFC 9112 §9.3).
-        expect_continue: the client waits for 100 Continue before sending the body.
-        switch: the request asks for a protocol switch (Upgrade with ``Connection: upgrade``, or
-            CONNECT); the bytes after it may belong to another protocol.
-    """
-
-    request: Request
-    body_length: int
-    keep_alive: bool
-    expect_continue: bool
-    switch: bool
-
-
-def parse_request_head(head: bytes, limits: Limits) -> HeadInfo:
-    """Parse a complete request head.
+class RequestReader:
+    """Reads the requests of one connection from the bytes it is given.
 
     Args:
-        head: the request line and field lines, CRLF-separated, without the final CRLF CRLF.
-        limits: the limits to enforce.
+        limits: bounds on what the peer may make the reader buffer.
 
-    Returns:
-        The request and its framing.
-
-    Raises:
-        RemoteProtocolError: the head is invalid (400), too large (414, 431), declares a body over
-            the limit (413) or a transfer coding we do not implement (501), or an HTTP version we
-            do not speak (505).
+    Attributes:
+        info: the current request's head and framing, once its head was read.
     """
-    lines = head.split(b"\r\n")
-    request_line = lines[0]
-    if len(request_line) > limits.max_request_line:
-        raise RemoteProtocolError("request line too long", 414)
-    parsed = _line_cache.get(request_line)
-    if parsed is None:
-        parsed = parse_request_line(request_line)
-        if len(request_line) <= _LINE_CACHE_LENGTH:
-            if len(_line_cache) >= _LINE_CACHE_MAX:
-                _line_cache.clear()
-            _line_cache[request_line] = parsed
-    method, target, http_version = parsed
-    del lines[0]
-    if len(lines) > limits.max_header_count:
-        raise RemoteProtocolError("too many header fields", 431)
-    headers, special = parse_field_lines(lines)
-    request = Request(method=method, target=target, http_version=http_version, headers=headers)
-    if http_version == b"1.1" and len(special) <= 2:
-        # The most common heads by far: Host, perhaps "Connection: keep-alive", and nothing else
-        # that affects framing.
-        host = None
-        for name, value in special:
-            if name == b"host" and host is None:
-                host = value
-            elif name != b"connection" or value.lower() != b"keep-alive":
-                break
+
+    __slots__ = (
+        "_blank",
+        "_body_seen",
+        "_buf",
+        "_eof",
+        "_phase",
+        "_pos",
+        "_remaining",
+        "_scanned",
+        "info",
+        "limits",
+    )
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._buf: bytes | bytearray = b""
+        self._pos = 0
+        self._eof = False
+        self._phase = _HEAD
+        self._scanned = 0
+        self._blank = 0  # bytes of empty lines skipped before the coming request line
+        self._remaining = 0
+        self._body_seen = 0
+        self.info: HeadInfo | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet turned into events."""
+        return len(self._buf) - self._pos
+
+    @property
+    def eof(self) -> bool:
+        """Whether the peer closed its sending side."""
+        return self._eof
+
+    @property
+    def trailing_data(self) -> tuple[bytes, bool]:
+        """The unread bytes and whether EOF was seen."""
+        return bytes(self._buf[self._pos :]), self._eof
+
+    def receive_data(self, data: bytes) -> None:
+        """Add bytes received from the peer; ``b""`` means EOF.
+
+        Raises:
+            RuntimeError: data after EOF.
+        """
+        if not data:
+            self._eof = True
+            return
+        if self._eof:
+            raise RuntimeError("received data after EOF")
+        buf = self._buf
+        pos = self._pos
+        if pos >= len(buf):
+            self._buf = data
+        elif type(buf) is bytearray:
+            if pos:
+                del buf[:pos]  # O(1): CPython moves the bytearray's start
+            buf += data
         else:
-            if host is not None:
-                if host not in _valid_hosts:
-                    _check_host(host)
-                return HeadInfo(request, 0, True, False, method == b"CONNECT")
-    if not special:
-        if http_version == b"1.1":
-            raise RemoteProtocolError("missing Host header")
-        return HeadInfo(request, 0, False, False, method == b"CONNECT")
-    return _interpret(request, special, limits)
+            grown = bytearray(buf[pos:])
+            grown += data
+            self._buf = grown
+        self._pos = 0
 
+    def next_event(self) -> Request | Data | EndOfMessage | ConnectionClosed | Sentinel:
+        """Return the next event, or `NEED_DATA`.
 
-def parse_request_line(line: bytes) -> tuple[bytes, bytes, bytes]:
-    """Parse ``method SP request-target SP HTTP-version`` (RFC 9112 §3).
+        Raises:
+            RemoteProtocolError: the bytes are not a valid request, exceed a limit, or stop in the
+                middle of one (EOF).  The reader must not be used afterwards.
+        """
+        phase = self._phase
+        if phase == _HEAD:
+            if self._pos >= len(self._buf) and not self._eof:
+                return NEED_DATA  # the common case between requests: nothing buffered
+            return self._read_head()
+        if phase == _LENGTH:
+            return self._read_length()
+        return self._read_chunked()
 
-    Returns:
-        ``(method, target, http_version)`` with the version as ``b"1.1"`` or ``b"1.0"``.
+    def _take(self, end: int) -> bytes:
+        buf = self._buf
+        pos = self._pos
+        self._pos = end
+        if type(buf) is bytes:
+            return buf[pos:end]  # the whole buffer when a read held exactly this: no copy
+        with memoryview(buf) as view:  # one copy, where slicing the bytearray would make two
+            return view[pos:end].tobytes()
 
-    Raises:
-        RemoteProtocolError: 400 for a malformed line, 505 for an HTTP version other than 1.x.
-    """
-    parts = line.split(b" ")
-    if len(parts) != 3:
-        # Exactly one SP between the three parts, none inside them.
-        raise RemoteProtocolError("malformed request line")
-    method, target, version = parts
-    if method not in _KNOWN_METHODS and (not method or method.translate(None, TOKEN_CHARS)):
-        raise RemoteProtocolError("invalid method")
-    if version == b"HTTP/1.1":
-        http_version = b"1.1"
-    elif version == b"HTTP/1.0":
-        http_version = b"1.0"
-    elif VERSION_RE.fullmatch(version):
-        raise RemoteProtocolError("unsupported HTTP version", 505)
-    else:
-        raise RemoteProtocolError("invalid HTTP version")
-    _check_target(method, target)
-    return method, target, http_version
+    def _read_head(self) -> Request | ConnectionClosed | Sentinel:
+        buf, pos, limits = self._buf, self._pos, self.limits
+        if buf.startswith(b"\r\n", pos):
+            # RFC 9112 §2.2: a server SHOULD ignore at least one empty line before a request-line.
+            start = pos
+            while buf.startswith(b"\r\n", pos):
+                pos += 2
+            # Counted across calls, so the limit does not depend on how the lines were delivered.
+            self._blank += pos - start
+            if self._blank > limits.max_header_bytes:
+                raise RemoteProtocolError("too many empty lines before the request")
+            self._pos = pos
+            self._scanned = 0
+        end = buf.find(b"\r\n\r\n", pos + self._scanned)
+        if end < 0:
+            size = len(buf) - pos
+            if (
+                size > limits.max_request_line + 1
+                and buf.find(b"\r\n", pos, pos + limits.max_request_line + 2) < 0
+            ):
+                raise RemoteProtocolError("request line too long", 414)
+            if size > limits.max_header_bytes:
+                raise RemoteProtocolError("request head too large", 431)
+            if self._eof:
+                if size:
+                    raise RemoteProtocolError("client closed in the middle of a request head")
+                return ConnectionClosed()
+            if buf.find(b"\n\n", pos + self._scanned) >= 0:
+                # A blank line ended by a bare LF: a head that will never end in CRLF CRLF.
+                raise RemoteProtocolError("bare LF line ending in the request head")
+            self._scanned = max(0, size - 3)
+            return NEED_DATA
+        self._scanned = 0
+        self._blank = 0
+        if end + 4 - pos > limits.max_header_bytes:
+            if buf.find(b"\r\n", pos, pos + limits.max_request_line + 2) < 0:
+                raise RemoteProtocolError("request line too long", 414)
+            raise RemoteProtocolError("request head too large", 431)
+        head = self._take(end)
+        self._pos = end + 4
+        info = self.info = parse_request_head(head, limits)
+        length = info.body_length
+        if length == CHUNKED:
+            self._phase = _SIZE
+            self._body_seen = 0
+        else:
+            self._phase = _LENGTH
+            self._remaining = length
+        return info.request
 
+    def _read_length(self) -> Data | EndOfMessage | Sentinel:
+        remaining = self._remaining
+        if not remaining:
+            self._phase = _HEAD
+            return EndOfMessage()
+        available = len(self._buf) - self._pos
+        if not available:
+            if self._eof:
+                raise RemoteProtocolError("client closed before the end of the body")
+            return NEED_DATA
+        if available >= remaining:
+            self._remaining = 0
+            return Data(self._take(self._pos + remaining))
+        self._remaining = remaining - available
+        return Data(self._take(len(self._buf)))
 
-def _check_host(value: bytes) -> None:
-    if not HOST_RE.fullmatch(value):
-        raise RemoteProtocolError("invalid Host header")
-    if len(_valid_hosts) >= _LINE_CACHE_MAX:
-        _valid_hosts.clear()
-    _valid_hosts.add(value)
+    def _read_chunked(self) -> Data | EndOfMessage | Sentinel:
+        buf, pos = self._buf, self._pos
+        while True:
+            phase = self._phase
+            if phase == _DATA:
+                available = len(buf) - pos
+                if not available:
+                    break
+                size = min(available, self._remaining)
+                self._remaining -= size
+                if not self._remaining:
+                    self._phase = _DATA_CRLF
+                return Data(self._take(pos + size))
+            if phase == _DATA_CRLF:
+                if len(buf) - pos < 2:
+                    break
+                if not buf.startswith(b"\r\n", pos):
+                    raise RemoteProtocolError("chunk data not followed by CRLF")
+                pos = self._pos = pos + 2
+                self._phase = _SIZE
+            elif phase == _SIZE:
+                limit = self.limits.max_chunk_line
+                end = buf.find(b"\r\n", pos, pos + limit + 2)
+                if end < 0:
+                    if len(buf) - pos > limit + 1:
+                        raise RemoteProtocolError("chunk-size line too long")
+                    break
+                size = parse_chunk_line(bytes(buf[pos:end]))
+                pos = self._pos = end + 2
+                if size:
+                    self._body_seen += size
+                    max_body = self.limits.max_body_size
+                    if max_body is not None and self._body_seen > max_body:
+                        raise RemoteProtocolError("request body too large", 413)
+                    self._remaining = size
+                    self._phase = _DATA
+                else:
+                    self._phase = _TRAILERS
+            else:
+                return self._read_trailers()
+        if self._eof:
+            raise RemoteProtocolError("client closed before the end of the chunked body")
+        return NEED_DATA
 
-
-def _check_target(method: bytes, target: bytes) -> None:
-    if not target or target.translate(None, TARGET_CHARS):
-        raise RemoteProtocolError("invalid character in request target")
-    if target[0] == 0x2F:  # "/": origin-form, by far the most common
-        if method == b"CONNECT":
-            raise RemoteProtocolError("CONNECT needs an authority-form target")
-        return
-    if method == b"CONNECT":
-        # authority-form = uri-host ":" port (RFC 9112 §3.2.3)
-        host, colon, port = target.rpartition(b":")
-        if not colon or not host or not port.isdigit() or not HOST_RE.fullmatch(target):
-            raise RemoteProtocolError("invalid authority-form target")
-    elif target == b"*":
-        if method != b"OPTIONS":
-            raise RemoteProtocolError("asterisk-form target is for OPTIONS only")
-    elif not SCHEME_RE.match(target):
-        raise RemoteProtocolError("invalid request target")
-
-
-def _interpret(request: Request, special: list[tuple[bytes, bytes]], limits: Limits) -> HeadInfo:
-    hosts: list[bytes] = []
-    lengths: list[bytes] = []
-    codings: list[bytes] = []
-    connection: list[bytes] = []
-    upgrade = False
-    expect: list[bytes] = []
-    for lname, value in special:
-        if lname == b"host":
-            hosts.append(value)
-        elif lname == b"connection":
-            connection.append(value)
-        elif lname == b"content-length":
-            lengths.append(value)
-        elif lname == b"transfer-encoding":
-            codings.append(value)
-        elif lname == b"upgrade":
-            upgrade = True
-        else:  # expect
-            expect.append(value)
-
-    http11 = request.http_version == b"1.1"
-    # RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, and for any request with more than
-    # one Host line or an invalid Host value.
-    if len(hosts) != 1:
-        if hosts or http11:
-            raise RemoteProtocolError("missing Host header" if not hosts else "duplicate Host")
-    elif hosts[0] not in _valid_hosts:
-        _check_host(hosts[0])
-
-    if codings:
-        body_length = _chunked_framing(codings, lengths, http11)
-    elif lengths:
-        body_length = _content_length(lengths)
-        if limits.max_body_size is not None and body_length > limits.max_body_size:
-            raise RemoteProtocolError("request body too large", 413)
-    else:
-        body_length = 0
-
-    tokens = comma_tokens(connection) if connection else []
-    if http11:
-        keep_alive = b"close" not in tokens
-    else:
-        keep_alive = b"keep-alive" in tokens and b"close" not in tokens
-    # RFC 9110 §7.8: a server MUST ignore an Upgrade header field received in an HTTP/1.0 request.
-    switch = (upgrade and http11 and b"upgrade" in tokens) or request.method == b"CONNECT"
-    # RFC 9110 §10.1.1: a server MUST ignore 100-continue in an HTTP/1.0 request.
-    expect_continue = http11 and bool(expect) and b"100-continue" in comma_tokens(expect)
-    return HeadInfo(request, body_length, keep_alive, expect_continue, switch)
-
-
-def _content_length(values: list[bytes]) -> int:
-    # RFC 9110 §8.6: Content-Length = 1*DIGIT.  A list of identical values ("5, 5", or the same
-    # field twice) may be folded into one; anything else is an unrecoverable framing error
-    # (RFC 9112 §6.3 item 5).
-    members = set()
-    for value in values:
-        for member in value.split(b","):
-            members.add(member.strip(b" \t"))
-    if len(members) != 1:
-        raise RemoteProtocolError("conflicting Content-Length values")
-    digits = members.pop()
-    if not digits.isdigit():  # bytes.isdigit() is ASCII-only
-        raise RemoteProtocolError("invalid Content-Length")
-    digits = digits.lstrip(b"0") or b"0"
-    if len(digits) > _MAX_LENGTH_DIGITS:
-        raise RemoteProtocolError("Content-Length too large", 413)
-    return int(digits)
-
-
-def _chunked_framing(codings: list[bytes], lengths: list[bytes], http11: bool) -> int:
-    # RFC 9112 §6.1: a server receiving Transfer-Encoding in an HTTP/1.0 request MUST treat the
-    # framing as faulty; §6.3 item 3: with Content-Length too, the message is a smuggling attempt.
-    if not http11:
-        raise RemoteProtocolError("Transfer-Encoding in an HTTP/1.0 request")
-    if lengths:
-        raise RemoteProtocolError("both Transfer-Encoding and Content-Length")
-    names = []
-    for value in codings:
-        for member in value.split(b","):
-            name = member.partition(b";")[0].strip(b" \t").lower()
-            if not name or name.translate(None, TOKEN_CHARS):
-                raise RemoteProtocolError("invalid Transfer-Encoding")
-            names.append(name)
-    # §6.3 item 4: chunked must be the final coding of a request, else 400.  Applying it twice is
-    # forbidden (§7).  A coding we do not decode before it is a 501 (§6.1).
-    if not names or names[-1] != b"chunked" or names.count(b"chunked") != 1:
-        raise RemoteProtocolError("Transfer-Encoding must end with a single chunked")
-    if len(names) > 1:
-        raise RemoteProtocolError("unsupported transfer coding", 501)
-    return CHUNKED
+    def _read_trailers(self) -> EndOfMessage | Sentinel:
+        buf, pos, limits = self._buf, self._pos, self.limits
+        if buf.startswith(b"\r\n", pos):
+            self._pos = pos + 2
+            self._phase = _HEAD
+            return EndOfMessage()
+        end = buf.find(b"\r\n\r\n", pos)
+        if end < 0 or end + 4 - pos > limits.max_header_bytes:
+            if len(buf) - pos > limits.max_header_bytes or end >= 0:
+                raise RemoteProtocolError("trailer section too large", 431)
+            if self._eof:
+                raise RemoteProtocolError("client closed in the middle of the trailers")
+            return NEED_DATA
+        lines = self._take(end).split(b"\r\n")
+        self._pos = end + 4
+        if len(lines) > limits.max_header_count:
+            raise RemoteProtocolError("too many trailer fields", 431)
+        trailers, _ = parse_field_lines(lines)
+        self._phase = _HEAD
+        return EndOfMessage(headers=trailers)
 
 
 def parse_chunk_line(line: bytes) -> int:

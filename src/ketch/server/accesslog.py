@@ -69,4 +69,5 @@ def _header(cycle: Cycle, lname: bytes) -> str | None:
 
 def _escape(text: str) -> str:
     # Header values and targets come from the client: never let them forge a log line.
-    return text.replace("\\", "\\\\").replace('"', '\\"').encode("unicode_escape").decode("ascii")
+    escaped = text.encode("unicode_escape").decode("ascii")  # backslashes and controls first
+    return escaped.replace('"', '\\"')

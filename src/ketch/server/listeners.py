@@ -7,7 +7,7 @@ import contextlib
 import os
 import socket
 import stat
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .config import Config
@@ -19,6 +19,13 @@ SD_LISTEN_FDS_START = 3
 
 class ListenError(OSError):
     """A listening socket could not be created; the message says which and why."""
+
+    def __init__(self, errno: int | None, message: str) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def systemd_sockets() -> list[socket.socket]:
@@ -110,12 +117,11 @@ def _bind_tcp(host: str, port: int, backlog: int, reuse_port: bool) -> list[sock
     return sockets
 
 
-def describe(sock: socket.socket, scheme: str) -> str:
-    """A URL-ish description of a listening socket, for the start-up banner."""
-    address = sock.getsockname()
-    if sock.family == socket.AF_UNIX:
+def describe(family: int, address: Any, scheme: str) -> str:
+    """A URL-ish description of a listening socket's address, for the start-up banner."""
+    if family == socket.AF_UNIX:
         return f"unix:{address}"
     host, port = address[0], address[1]
-    if sock.family == socket.AF_INET6:
+    if family == socket.AF_INET6:
         host = f"[{host}]"
     return f"{scheme}://{host}:{port}"

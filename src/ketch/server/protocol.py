@@ -55,10 +55,13 @@ __all__ = ["BODY_HIGH_WATER", "PIPELINE_HIGH_WATER", "Cycle", "HTTPProtocol"]
 
 error_log = logging.getLogger("ketch.error")
 
-BODY_HIGH_WATER = 256 * 1024  # unread request body bytes buffered per request
+BODY_HIGH_WATER = 64 * 1024  # unread request body bytes buffered per request
 PIPELINE_HIGH_WATER = 64 * 1024  # pipelined bytes buffered while the current response is written
 DRAIN_LIMIT = 256 * 1024  # unread body bytes discarded after a response to keep the connection
 SMALL_WRITE = 16 * 1024  # below this, head and content are joined into one write
+JOIN_LIMIT = 64 * 1024  # buffered body pieces up to this total are handed over joined
+LINGER_SECONDS = 1.0  # after an error answer, how long a client still sending is read and ignored
+LINGER_BYTES = 1024 * 1024  # ... and how much of it
 SENDFILE_MIN = 64 * 1024  # below this a plain read and write is cheaper than sendfile
 READ_CHUNK = 256 * 1024  # file content read per step when sendfile is not possible
 
@@ -77,7 +80,7 @@ class Cycle:
         "_disconnect_waiter",
         "_head",
         "_read_waiter",
-        "body_complete",
+        "body_ended",
         "buffered",
         "bytes_sent",
         "client",
@@ -104,7 +107,7 @@ class Cycle:
         self._chunks: list[bytes] = []
         self.buffered = 0
         self.drained = 0
-        self.body_complete = False
+        self.body_ended = False  # the last body byte has arrived (it may not be read yet)
         self.disconnected = False
         self._read_waiter: asyncio.Future[None] | None = None
         self._disconnect_waiter: asyncio.Future[None] | None = None
@@ -116,6 +119,19 @@ class Cycle:
         self.bytes_sent = 0
         self.started_at = 0.0
         self.task: asyncio.Task[None] | None = None
+
+    def _take_chunks(self) -> bytes:
+        chunks = self._chunks
+        if len(chunks) == 1:
+            data = chunks[0]
+            self._chunks = []
+        elif self.buffered <= JOIN_LIMIT:
+            data = b"".join(chunks)  # many small pieces: one message, one small copy
+            self._chunks = []
+        else:
+            data = chunks.pop(0)  # large pieces go out one by one rather than copied together
+        self.buffered -= len(data)
+        return data
 
     # ------------------------------------------------------------ body, from the pump
 
@@ -131,8 +147,14 @@ class Cycle:
             waiter.set_result(None)
 
     def feed_end(self) -> None:
-        self.body_complete = True
+        self.body_ended = True
         waiter = self._read_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def peer_closed(self) -> None:
+        """The client closed its sending side: whoever waits for a disconnect is told now."""
+        waiter = self._disconnect_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
@@ -146,19 +168,20 @@ class Cycle:
     # ------------------------------------------------------------ body, for the handler
 
     @property
-    def waiting_for_body(self) -> bool:
-        return self._read_waiter is not None
+    def body_complete(self) -> bool:
+        """Every body byte has arrived and has been returned by `read`."""
+        return self.body_ended and not self._chunks
 
     async def read(self) -> bytes:
         while True:
             if self._chunks:
-                chunks = self._chunks
-                data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-                self._chunks = []
-                self.buffered = 0
+                data = self._take_chunks()
+                # Pull what the pump held back at the high-water mark.  It may feed more chunks
+                # (and the end) into this cycle: they are returned by the next read, and
+                # body_complete stays False until they are.
                 self.proto.body_consumed()
                 return data
-            if self.body_complete:
+            if self.body_ended:
                 return b""
             if self.disconnected:
                 raise ClientDisconnected("client disconnected before the end of the body")
@@ -167,7 +190,7 @@ class Cycle:
             if conn.client_is_waiting_for_100_continue and not self.response_started:
                 proto.write(conn.send(InformationalResponse(status_code=100)))
             self._read_waiter = waiter = proto.loop.create_future()
-            proto.waiting_since = proto.state.sweeper.now
+            proto.waiting_since = proto.loop.time()
             proto.waiting_for = _BODY
             proto.body_consumed()  # resume reading if a previous chunk left it paused
             try:
@@ -178,7 +201,7 @@ class Cycle:
                     proto.waiting_for = _BUSY
 
     async def wait_disconnected(self) -> None:
-        if not self.disconnected:
+        if not self.disconnected and not self.proto.eof:
             if self._disconnect_waiter is None:
                 self._disconnect_waiter = self.proto.loop.create_future()
             await self._disconnect_waiter
@@ -320,9 +343,10 @@ class HTTPProtocol(asyncio.Protocol):
         self.next_after_drain = False
         self.closed = False
         self.eof = False
-        self.over_limit = False
+        self.lingering = False
+        self.lingered = 0
         self.waiting_for = _IDLE
-        self.waiting_since = state.sweeper.now
+        self.waiting_since = self.loop.time()
 
     # ------------------------------------------------------------ asyncio.Protocol
 
@@ -330,16 +354,16 @@ class HTTPProtocol(asyncio.Protocol):
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = transport = cast("asyncio.Transport", transport)
         state = self.state
-        state.connections.add(self)
+        connections = state.connections
+        connections.add(self)
+        if len(connections) > state.peak_connections:
+            state.peak_connections = len(connections)
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and len(peer) >= 2:
             self.client = (str(peer[0]), int(peer[1]))
         local = transport.get_extra_info("sockname")
         if isinstance(local, tuple) and len(local) >= 2:
             self.server = (str(local[0]), int(local[1]))
-        limit = state.config.limit_concurrency
-        if limit is not None and len(state.connections) > limit:
-            self.over_limit = True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -353,13 +377,20 @@ class HTTPProtocol(asyncio.Protocol):
         self.state.on_connection_closed()
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            self.lingered += len(data)
+            if self.lingered > LINGER_BYTES:
+                self.close()
+            return
         self.conn.receive_data(data)
         if self.waiting_for == _BODY:
-            self.waiting_since = self.state.sweeper.now
+            self.waiting_since = self.loop.time()
         if not self.pumping:
             self._pump()
 
     def eof_received(self) -> bool | None:
+        if self.lingering:
+            return False  # the client is done too: close
         self.eof = True
         self.conn.receive_data(b"")
         if not self.pumping:
@@ -468,7 +499,7 @@ class HTTPProtocol(asyncio.Protocol):
                 elif event is NEED_DATA:
                     if cycle is None and conn.buffered and self.waiting_for == _IDLE:
                         self.waiting_for = _HEAD
-                        self.waiting_since = self.state.sweeper.now
+                        self.waiting_since = self.loop.time()
                     break
                 elif event is PAUSED:
                     if conn.buffered > PIPELINE_HIGH_WATER:
@@ -477,6 +508,8 @@ class HTTPProtocol(asyncio.Protocol):
                 else:  # ConnectionClosed: the client is done sending
                     if cycle is None:
                         self.close()
+                    else:
+                        cycle.peer_closed()
                     break
         finally:
             self.pumping = False
@@ -485,10 +518,14 @@ class HTTPProtocol(asyncio.Protocol):
 
     def _new_cycle(self, request: Request) -> None:
         cycle = Cycle(self, request)
-        cycle.started_at = self.state.sweeper.now
+        cycle.started_at = self.loop.time()
         self.cycle = cycle
         self.waiting_for = _BUSY
-        if self.over_limit or self.state.draining_hard:
+        state = self.state
+        limit = state.config.limit_concurrency
+        if state.draining_hard or (
+            limit is not None and (state.in_flight >= limit or len(state.connections) > limit)
+        ):
             cycle.respond(503, [_TEXT, *_CLOSE], b"Service Unavailable\n")
             return
         self.pending_start = cycle
@@ -505,6 +542,12 @@ class HTTPProtocol(asyncio.Protocol):
         if exc is not None and not isinstance(exc, ClientDisconnected | asyncio.CancelledError):
             if not isinstance(exc, Exception):
                 raise exc  # KeyboardInterrupt, SystemExit: not ours to swallow
+            if cycle.disconnected:
+                # Frameworks turn our ClientDisconnected into their own exception: a client
+                # that went away is not an application error.
+                error_log.debug("Application raised after the client disconnected", exc_info=exc)
+                self.state.on_handler_done()
+                return
             error_log.error(
                 "Exception in the application for %s %s",
                 cycle.request.method.decode("latin-1"),
@@ -545,7 +588,7 @@ class HTTPProtocol(asyncio.Protocol):
             cycle.lose()
             self.close()
             return
-        if cycle.body_complete:
+        if cycle.body_ended:
             if self.write_paused:
                 self.next_after_drain = True
             else:
@@ -566,7 +609,7 @@ class HTTPProtocol(asyncio.Protocol):
         conn.start_next_cycle()
         self.cycle = None
         self.waiting_for = _IDLE
-        self.waiting_since = self.state.sweeper.now
+        self.waiting_since = self.loop.time()
         if self.state.draining:
             self.close()
             return
@@ -588,7 +631,7 @@ class HTTPProtocol(asyncio.Protocol):
                 return
         status = exc.status_hint
         body = f"{status} {_reason(status)}: {exc}\n".encode()
-        self._answer_and_close(status, body)
+        self._answer_and_close(status, body, linger=True)
 
     # ------------------------------------------------------------ timeouts
 
@@ -617,8 +660,14 @@ class HTTPProtocol(asyncio.Protocol):
     def _timeout_answer(self) -> None:
         self._answer_and_close(408, b"Request Timeout\n")
 
-    def _answer_and_close(self, status: int, body: bytes) -> None:
-        """Answer with an error of the server's own and close (the app is not involved)."""
+    def _answer_and_close(self, status: int, body: bytes, *, linger: bool = False) -> None:
+        """Answer with an error of the server's own and close (the app is not involved).
+
+        With `linger`, the client may still be sending (a head too large, a body we refused):
+        closing with its bytes unread would reset the connection and could destroy our answer
+        before it is read.  So we stop sending, read and drop its bytes for up to
+        `LINGER_SECONDS` (or `LINGER_BYTES`), and close when it does.
+        """
         conn = self.conn
         conn.date = self.state.date
         # The core refuses only if a response is already under way; then closing is all that is
@@ -626,7 +675,19 @@ class HTTPProtocol(asyncio.Protocol):
         with contextlib.suppress(LocalProtocolError):
             response = Response(status_code=status, headers=[_TEXT, *_CLOSE])
             self.write(conn.send_complete(response, body))
-        self.close()
+        transport = self.transport
+        if not linger or self.closed or transport is None or self.eof:
+            self.close()
+            return
+        if self.state.is_ssl or not transport.can_write_eof():
+            self.close()
+            return
+        self.lingering = True
+        transport.write_eof()
+        if self.read_paused:
+            self.read_paused = False
+            transport.resume_reading()
+        self.loop.call_later(LINGER_SECONDS, self.close)
 
 
 def _reason(status: int) -> str:

@@ -75,13 +75,16 @@ class Server:
         self._servers: list[asyncio.AbstractServer] = []
         self._sockets: list[socket.socket] = []
         self._state: ServerState | None = None
+        self._draining: ServerState | None = None
         self._stopping: asyncio.Event | None = None
         self._force = False
+        self._addresses: list[Any] = []
+        self._described: list[tuple[int, Any]] = []
 
     @property
     def addresses(self) -> list[Any]:
         """The bound socket addresses (``(host, port, ...)`` tuples or Unix paths)."""
-        return [sock.getsockname() for sock in self._sockets]
+        return list(self._addresses)
 
     @property
     def port(self) -> int:
@@ -95,7 +98,7 @@ class Server:
     def urls(self) -> list[str]:
         """Printable addresses of the listeners."""
         scheme = "https" if self.config.is_ssl else "http"
-        return [describe(sock, scheme) for sock in self._sockets]
+        return [describe(family, address, scheme) for family, address in self._described]
 
     async def start(self) -> None:
         """Run the start-up hook, bind, and start accepting connections."""
@@ -103,9 +106,16 @@ class Server:
         self._stopping = asyncio.Event()
         if self.lifespan is not None:
             await self.lifespan.startup()
+        try:
+            context = self.config.make_ssl_context()
+            self._sockets = bind_sockets(self.config)
+        except BaseException:
+            if self.lifespan is not None:
+                await self.lifespan.shutdown()
+            raise
+        self._addresses = [sock.getsockname() for sock in self._sockets]
+        self._described = [(sock.family, sock.getsockname()) for sock in self._sockets]
         state = self._state = ServerState(self.config, self.handler, loop)
-        context = self.config.make_ssl_context()
-        self._sockets = bind_sockets(self.config)
         try:
             for sock in self._sockets:
                 listener = await loop.create_server(
@@ -119,6 +129,10 @@ class Server:
         except BaseException:
             for started in self._servers:
                 started.close()
+            for sock in self._sockets:
+                sock.close()
+            if self.lifespan is not None:
+                await self.lifespan.shutdown()
             raise
         state.sweeper.start()
         self.started.set()
@@ -138,8 +152,9 @@ class Server:
         """Ask a serving server to shut down (what SIGTERM does); ``force`` skips the grace."""
         if force:
             self._force = True
-            if self._state is not None:
-                self._state.idle.set()
+            for state in (self._state, self._draining):
+                if state is not None:
+                    state.idle.set()
         if self._stopping is not None:
             self._stopping.set()
 
@@ -164,6 +179,7 @@ class Server:
         if state is None:
             return
         self._state = None
+        self._draining = state
         for server in self._servers:
             server.close()
         self._servers.clear()
@@ -180,18 +196,22 @@ class Server:
                         state.idle.clear()
         state.draining_hard = True
         for proto in list(state.connections):
-            if proto.cycle is not None:
-                proto.cycle.lose()
+            cycle = proto.cycle
+            if cycle is not None:
+                cycle.lose()
+                if cycle.task is not None:
+                    cycle.task.cancel()  # the grace period is over for this handler too
             if proto.transport is not None:
                 proto.transport.abort()
         # Let the aborted connections' callbacks and the cancelled handlers run.
         for _ in range(3):
             await asyncio.sleep(0)
         state.sweeper.stop()
-        for sock in self._sockets:
-            if sock.family == socket.AF_UNIX:
+        for family, address in self._described:
+            if family == socket.AF_UNIX and isinstance(address, str) and address:
                 with contextlib.suppress(OSError):
-                    os.unlink(sock.getsockname())
+                    os.unlink(address)
+        self._draining = None
         if self.lifespan is not None:
             await self.lifespan.shutdown()
 

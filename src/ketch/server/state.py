@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from .accesslog import AccessRecord
+from .memory import release_free_memory
 from .timeouts import Sweeper
 
 if TYPE_CHECKING:
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 __all__ = ["ServerState"]
 
 access_log = logging.getLogger("ketch.access")
+
+BURST = 64  # open connections that count as a burst worth trimming memory after
 
 
 class ServerState:
@@ -37,7 +40,8 @@ class ServerState:
         self.is_ssl = config.is_ssl
         self.extra_headers: Headers = [(b"server", b"ketch")] if config.server_header else []
         self.connections: set[HTTPProtocol] = set()
-        self.sweeper = Sweeper(loop, lambda: self.connections)
+        self.sweeper = Sweeper(loop, lambda: self.connections, self._after_tick)
+        self.peak_connections = 0
         self.draining = False
         self.draining_hard = False
         self.in_flight = 0
@@ -54,6 +58,14 @@ class ServerState:
     def log_access(self, cycle: Cycle) -> None:
         if access_log.isEnabledFor(logging.INFO):
             access_log.info("%s", AccessRecord(cycle, self._access_format))
+
+    def _after_tick(self) -> None:
+        open_now = len(self.connections)
+        if self.peak_connections >= BURST and open_now <= self.peak_connections // 4:
+            # A burst is over: give the memory its buffers used back to the system.  If some of
+            # its connections are still open, trim once more when they are gone too.
+            release_free_memory()
+            self.peak_connections = BURST if open_now > BURST // 4 else open_now
 
     def on_connection_closed(self) -> None:
         if self.draining and not self.connections:

@@ -1,0 +1,1 @@
+"""Minimal equivalent apps for the HTTP benchmark (``bench/http.py``)."""
