@@ -32,16 +32,7 @@ from .events import (
     Response,
     Sentinel,
 )
-from .headers import (
-    OUT_CODING,
-    OUT_CONNECTION,
-    OUT_LENGTH,
-    OUT_SERVER,
-    comma_tokens,
-    outgoing_kind,
-    serialize_outgoing,
-    validate_outgoing,
-)
+from .headers import comma_tokens, scan_outgoing, serialize_outgoing, validate_outgoing
 from .limits import Limits
 from .readers import RequestReader
 from .state import ConnectionState, State
@@ -181,14 +172,22 @@ class Connection:
             if kind is Request:
                 info = self._info = self._reader.info
                 assert info is not None
-                state.their_event(Request, switch=info.switch)
+                # THEIR_TRANSITIONS (IDLE, Request) -> SEND_BODY, coupled with ours IDLE ->
+                # SEND_RESPONSE (state.py, rule 1), spelled out for the hot path.
+                state.theirs = State.SEND_BODY
+                if state.ours is State.IDLE:
+                    state.ours = State.SEND_RESPONSE
+                state.pending_switch = info.switch
                 if not info.keep_alive:
                     state.close_after_this()
                 self.client_is_waiting_for_100_continue = (
                     info.expect_continue and info.body_length != 0
                 )
             elif kind is EndOfMessage:
-                state.their_event(EndOfMessage)
+                # (SEND_BODY, EndOfMessage) -> DONE, or MIGHT_SWITCH_PROTOCOL (rule 1).
+                state.theirs = State.MIGHT_SWITCH_PROTOCOL if state.pending_switch else State.DONE
+                if not state.keep_alive:
+                    state.settle()
             elif kind is Data:
                 self.client_is_waiting_for_100_continue = False
             elif kind is ConnectionClosed:
@@ -258,6 +257,23 @@ class Connection:
         Raises:
             LocalProtocolError: as for `send`.
         """
+        state = self._state
+        info = self._info
+        status = response.status_code
+        if (
+            state.ours is State.SEND_RESPONSE
+            and info is not None
+            and not state.pending_switch
+            and status != 204
+            and status != 304
+            and info.request.method != b"HEAD"
+            and info.request.http_version == b"1.1"
+        ):
+            # The common case, in one step: an HTTP/1.1 response with content that needs no
+            # writer and cannot switch protocols.
+            scanned = scan_outgoing(response.headers)
+            if scanned[1] is None:  # no Transfer-Encoding
+                return self._complete(response, body, scanned)
         head = self._send_response(response, len(body))
         try:
             writer = self._writer
@@ -271,6 +287,41 @@ class Connection:
             self._state.our_error()
             raise
         return head + out if out else head
+
+    def _complete(
+        self,
+        response: Response,
+        body: bytes,
+        scanned: tuple[bytes | None, bytes | None, bool, bool, bool],
+    ) -> bytes:
+        length, _, app_close, has_date, has_server = scanned
+        size = len(body)
+        if length is None:
+            added = b"content-length: %d\r\n" % size
+        elif not length.isdigit() or int(length) != size:
+            raise LocalProtocolError(
+                f"Content-Length {length[:32].decode('latin-1')} does not match the {size}-byte body"
+            )
+        else:
+            added = b""
+        fields = serialize_outgoing(response.headers)
+        head = status_line(response.status_code, response.reason)
+        # Nothing can fail past this point.  OUR_TRANSITIONS: SEND_RESPONSE -Response-> SEND_BODY
+        # -EndOfMessage-> DONE, taken in one step.
+        state = self._state
+        if app_close:
+            state.keep_alive = False
+        elif not state.keep_alive:
+            added += b"connection: close\r\n"
+        if not has_date and self.date is not None:
+            added += b"date: " + self.date + b"\r\n"
+        state.ours = State.DONE
+        if not state.keep_alive:
+            state.settle()
+        self.client_is_waiting_for_100_continue = False
+        self._writer = None
+        extra = self._extra_no_server if has_server else self._extra
+        return b"".join((head, fields, added, extra, b"\r\n", body))
 
     def send_external(self, count: int) -> bool:
         """Account for `count` content bytes that the caller writes itself (``sendfile``).
@@ -321,26 +372,7 @@ class Connection:
         headers = response.headers
         # Validate and classify every field before any state changes: a response with a bad
         # field is refused as a whole, and the caller may still send another one (a 500).
-        length: bytes | None = None
-        coding: bytes | None = None
-        app_close = False
-        has_date = False
-        has_server = False
-        for name, value in headers:
-            kind = outgoing_kind(name)
-            if kind:
-                if kind == OUT_LENGTH:
-                    if length is not None and value != length:
-                        raise LocalProtocolError("conflicting Content-Length fields")
-                    length = value
-                elif kind == OUT_CODING:
-                    coding = value
-                elif kind == OUT_CONNECTION:
-                    app_close = app_close or b"close" in comma_tokens([value])
-                elif kind == OUT_SERVER:
-                    has_server = True
-                else:
-                    has_date = True
+        length, coding, app_close, has_date, has_server = scan_outgoing(headers)
         fields = serialize_outgoing(headers)
         status = response.status_code
         head = status_line(status, response.reason)

@@ -33,6 +33,7 @@ __all__ = [
     "outgoing_kind",
     "parse_field_line",
     "parse_field_lines",
+    "scan_outgoing",
     "serialize_outgoing",
     "validate_outgoing",
 ]
@@ -186,6 +187,38 @@ def outgoing_kind(name: bytes) -> int:
             _out_names.clear()
         _out_names[name] = kind
     return kind
+
+
+def scan_outgoing(headers: Headers) -> tuple[bytes | None, bytes | None, bool, bool, bool]:
+    """Classify the fields of a response we are about to send, validating their names.
+
+    Returns:
+        ``(content_length, transfer_encoding, close, has_date, has_server)``: the values of those
+        fields (None when absent), whether Connection says close, and whether Date and Server are
+        set by the response itself.
+
+    Raises:
+        LocalProtocolError: a name is not a token, or Content-Length fields disagree.
+    """
+    length: bytes | None = None
+    coding: bytes | None = None
+    close = has_date = has_server = False
+    for name, value in headers:
+        kind = outgoing_kind(name)
+        if kind:
+            if kind == OUT_LENGTH:
+                if length is not None and value != length:
+                    raise LocalProtocolError("conflicting Content-Length fields")
+                length = value
+            elif kind == OUT_CODING:
+                coding = value
+            elif kind == OUT_CONNECTION:
+                close = close or b"close" in comma_tokens([value])
+            elif kind == OUT_SERVER:
+                has_server = True
+            else:
+                has_date = True
+    return length, coding, close, has_date, has_server
 
 
 def serialize_outgoing(headers: Headers) -> bytes:

@@ -108,7 +108,7 @@ class ConnectionState:
             new = MIGHT_SWITCH_PROTOCOL
         self.theirs = new
         if not self.keep_alive:
-            self._settle()
+            self.settle()
 
     def our_event(
         self, event_type: type, *, status_code: int = 0, is_connect: bool = False
@@ -141,13 +141,13 @@ class ConnectionState:
                 self.theirs = DONE
         self.ours = new
         if not self.keep_alive:
-            self._settle()
+            self.settle()
 
     def their_error(self) -> None:
         """The client sent something invalid: it can send nothing more."""
         self.theirs = ERROR
         self.keep_alive = False
-        self._settle()
+        self.settle()
 
     def our_error(self) -> None:
         """We misused the protocol: nothing more can be sent."""
@@ -157,7 +157,7 @@ class ConnectionState:
     def close_after_this(self) -> None:
         """Either side decided the connection will not be reused."""
         self.keep_alive = False
-        self._settle()
+        self.settle()
 
     def start_next_cycle(self) -> None:
         """Reset both parties to IDLE after a completed request/response cycle.
@@ -172,7 +172,8 @@ class ConnectionState:
         self.ours = self.theirs = IDLE
         self.pending_switch = False
 
-    def _settle(self) -> None:
+    def settle(self) -> None:
+        """Apply rule 2: with keep-alive off, a party that is DONE goes on to MUST_CLOSE."""
         # Rule 2; only called once keep_alive is False (the callers check or just cleared it).
         if self.ours is DONE:
             self.ours = MUST_CLOSE
