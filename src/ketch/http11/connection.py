@@ -299,8 +299,9 @@ class Connection:
         if length is None:
             added = b"content-length: %d\r\n" % size
         elif not length.isdigit() or int(length) != size:
+            declared = length[:32].decode("latin-1")
             raise LocalProtocolError(
-                f"Content-Length {length[:32].decode('latin-1')} does not match the {size}-byte body"
+                f"Content-Length {declared} does not match the {size}-byte body"
             )
         else:
             added = b""
