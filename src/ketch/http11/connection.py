@@ -248,11 +248,24 @@ class Connection:
             raise
 
     def send_complete(self, response: Response, body: bytes = b"") -> bytes:
-        """Write a whole response at once: head, body and end of message.
+        """Write a whole response at once: head, body and end of message, as one bytes object.
 
-        Content-Length is set to ``len(body)`` unless the response has a Content-Length (which
-        must then match), a Transfer-Encoding (the body is then one chunk and the last-chunk), or
-        no content is allowed (HEAD, 204, 304, a 2xx that accepts a CONNECT).
+        See `send_complete_parts`, which this joins.
+
+        Raises:
+            LocalProtocolError: as for `send`.
+        """
+        head, content = self.send_complete_parts(response, body)
+        return head + content if content else head
+
+    def send_complete_parts(self, response: Response, body: bytes = b"") -> tuple[bytes, bytes]:
+        """Write a whole response at once, as the head and the content to write after it.
+
+        The content is `body` itself (not a copy) unless the framing changes it, so a large body
+        costs nothing to pass through; write both, in order.  Content-Length is set to
+        ``len(body)`` unless the response has a Content-Length (which must then match), a
+        Transfer-Encoding (the body is then one chunk and the last-chunk), or no content is
+        allowed (HEAD, 204, 304, a 2xx that accepts a CONNECT).
 
         Raises:
             LocalProtocolError: as for `send`.
@@ -273,7 +286,7 @@ class Connection:
             # writer and cannot switch protocols.
             scanned = scan_outgoing(response.headers)
             if scanned[1] is None:  # no Transfer-Encoding
-                return self._complete(response, body, scanned)
+                return self._complete(response, body, scanned), body
         head = self._send_response(response, len(body))
         try:
             writer = self._writer
@@ -286,7 +299,7 @@ class Connection:
         except LocalProtocolError:
             self._state.our_error()
             raise
-        return head + out if out else head
+        return head, out
 
     def _complete(
         self,
@@ -294,6 +307,7 @@ class Connection:
         body: bytes,
         scanned: tuple[bytes | None, bytes | None, bool, bool, bool],
     ) -> bytes:
+        """The head of a complete Content-Length response (`send_complete_parts`' fast path)."""
         length, _, app_close, has_date, has_server = scanned
         size = len(body)
         if length is None:
@@ -322,7 +336,7 @@ class Connection:
         self.client_is_waiting_for_100_continue = False
         self._writer = None
         extra = self._extra_no_server if has_server else self._extra
-        return b"".join((head, fields, added, extra, b"\r\n", body))
+        return b"".join((head, fields, added, extra, b"\r\n"))
 
     def send_external(self, count: int) -> bool:
         """Account for `count` content bytes that the caller writes itself (``sendfile``).

@@ -59,6 +59,7 @@ BODY_HIGH_WATER = 64 * 1024  # unread request body bytes buffered per request
 PIPELINE_HIGH_WATER = 64 * 1024  # pipelined bytes buffered while the current response is written
 DRAIN_LIMIT = 256 * 1024  # unread body bytes discarded after a response to keep the connection
 SMALL_WRITE = 16 * 1024  # below this, head and content are joined into one write
+BATCH_LIMIT = 64 * 1024  # responses held for one send while pipelined requests are answered
 JOIN_LIMIT = 64 * 1024  # buffered body pieces up to this total are handed over joined
 LINGER_SECONDS = 1.0  # after an error answer, how long a client still sending is read and ignored
 LINGER_BYTES = 1024 * 1024  # ... and how much of it
@@ -217,7 +218,20 @@ class Cycle:
         self.response_started = True
         self.status = status
 
-    def _head_bytes(self, body: bytes | None) -> bytes:
+    def _write_complete(self, body: bytes) -> None:
+        """Write the pending head and the whole body: one send when small, no copy when large."""
+        head, content = self._head_parts(body)
+        proto = self.proto
+        if len(content) < SMALL_WRITE:
+            proto.write(head + content if content else head)
+        else:
+            proto.write(head)
+            proto.write(content)
+
+    def _head_bytes(self, body: None) -> bytes:
+        return self._head_parts(body)[0]
+
+    def _head_parts(self, body: bytes | None) -> tuple[bytes, bytes]:
         head = self._head
         assert head is not None
         proto = self.proto
@@ -229,10 +243,10 @@ class Cycle:
             head.headers = head.headers + _CLOSE
         # The core refuses a head with an invalid field without changing state, so on a
         # LocalProtocolError here the handler's failure still gets its 500.
-        out = conn.send(head) if body is None else conn.send_complete(head, body)
+        parts = (conn.send(head), b"") if body is None else conn.send_complete_parts(head, body)
         self._head = None
         self.head_written = True
-        return out
+        return parts
 
     async def write(self, data: bytes, *, end: bool = False) -> None:
         if self.disconnected:
@@ -243,9 +257,8 @@ class Cycle:
         conn = proto.conn
         if self._head is not None:
             if end:
-                out = self._head_bytes(data)
+                self._write_complete(data)
                 self.bytes_sent += len(data)
-                proto.write(out)
                 proto.response_done(self)
                 return
             head = self._head_bytes(None)
@@ -283,9 +296,8 @@ class Cycle:
         self.start(status, headers)
         if self.disconnected:
             raise ClientDisconnected("client disconnected")
-        out = self._head_bytes(body)
+        self._write_complete(body)
         self.bytes_sent += len(body)
-        self.proto.write(out)
         self.proto.response_done(self)
 
     def informational(self, status: int, headers: Headers) -> None:
@@ -336,6 +348,8 @@ class HTTPProtocol(asyncio.Protocol):
         self.scheme = "https" if state.is_ssl else "http"
         self.pending_start: Cycle | None = None
         self.pumping = False
+        self._batch: list[bytes] | None = None  # writes held while the pump runs
+        self._batched = 0
         self.read_paused = False
         self.write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
@@ -415,8 +429,28 @@ class HTTPProtocol(asyncio.Protocol):
 
     def write(self, data: bytes) -> None:
         if data and not self.closed:
+            batch = self._batch
+            if batch is not None and len(data) < SMALL_WRITE:
+                # Inside the pump: responses to pipelined requests leave in one send.
+                batch.append(data)
+                self._batched += len(data)
+                if self._batched >= BATCH_LIMIT:
+                    self._flush_batch()
+                return
+            if batch:
+                self._flush_batch()
             assert self.transport is not None
             self.transport.write(data)
+
+    def _flush_batch(self) -> None:
+        batch = self._batch
+        if batch:
+            data = batch[0] if len(batch) == 1 else b"".join(batch)
+            batch.clear()
+            self._batched = 0
+            if not self.closed:
+                assert self.transport is not None
+                self.transport.write(data)
 
     async def drain(self) -> None:
         if self.closed:
@@ -428,7 +462,9 @@ class HTTPProtocol(asyncio.Protocol):
             await waiter
 
     async def flush(self) -> None:
-        """Wait until the transport has written every byte it buffered."""
+        """Wait until every byte written so far has left (held batch and transport buffer)."""
+        if self._batch:
+            self._flush_batch()
         transport = self.transport
         assert transport is not None
         if transport.get_write_buffer_size():
@@ -462,11 +498,26 @@ class HTTPProtocol(asyncio.Protocol):
 
     def close(self) -> None:
         if not self.closed and self.transport is not None:
+            if self._batch:
+                self._flush_batch()
             self.transport.close()
 
     # ------------------------------------------------------------ the event pump
 
     def _pump(self) -> None:
+        outermost = self._batch is None
+        if outermost:
+            self._batch = []
+        try:
+            self._pump_events()
+            if self.pending_start is not None and not self.closed:
+                self._start_handler()
+        finally:
+            if outermost:
+                self._flush_batch()
+                self._batch = None
+
+    def _pump_events(self) -> None:
         conn = self.conn
         self.pumping = True
         try:
@@ -513,8 +564,6 @@ class HTTPProtocol(asyncio.Protocol):
                     break
         finally:
             self.pumping = False
-        if self.pending_start is not None and not self.closed:
-            self._start_handler()
 
     def _new_cycle(self, request: Request) -> None:
         cycle = Cycle(self, request)
@@ -679,6 +728,8 @@ class HTTPProtocol(asyncio.Protocol):
         if not linger or self.closed or transport is None or self.eof:
             self.close()
             return
+        if self._batch:
+            self._flush_batch()  # the answer must go out before our end of the stream
         if self.state.is_ssl or not transport.can_write_eof():
             self.close()
             return
