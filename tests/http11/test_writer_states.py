@@ -341,3 +341,36 @@ def test_send_external_before_a_response_raises() -> None:
     assert conn.content_remaining is None
     with pytest.raises(LocalProtocolError, match="cannot send content"):
         conn.send_external(1)
+
+
+def test_send_complete_to_http10_with_a_wrong_content_length_is_refused_unchanged() -> None:
+    conn = ready(b"GET / HTTP/1.0\r\n\r\n")
+    with pytest.raises(LocalProtocolError, match="does not match the 3-byte body"):
+        conn.send_complete(Response(status_code=200, headers=[(b"content-length", b"4")]), b"abc")
+    assert conn.our_state is State.SEND_RESPONSE
+    out = conn.send_complete(Response(status_code=200), b"abc")
+    assert out.endswith(b"\r\n\r\nabc")
+
+
+def test_a_date_field_of_the_response_replaces_the_default_one() -> None:
+    conn = ready()
+    conn.date = b"Tue, 24 Nov 2026 05:12:51 GMT"
+    out = conn.send_complete(
+        Response(status_code=200, headers=[(b"Date", b"Mon, 01 Jan 2024 00:00:00 GMT")]), b"x"
+    )
+    assert out.count(b"Date: ") + out.count(b"date: ") == 1
+    assert b"Date: Mon, 01 Jan 2024 00:00:00 GMT\r\n" in out
+
+
+def test_a_server_field_of_the_response_replaces_the_default_one() -> None:
+    conn = ready(extra_headers=[(b"server", b"ketch"), (b"x-extra", b"1")])
+    out = conn.send_complete(Response(status_code=200, headers=[(b"Server", b"myapp")]), b"x")
+    assert b"Server: myapp\r\n" in out
+    assert b"server: ketch" not in out
+    assert b"x-extra: 1\r\n" in out
+
+
+def test_an_app_connection_close_is_not_repeated_on_a_closing_http10_response() -> None:
+    conn = ready(b"GET / HTTP/1.0\r\n\r\n")
+    out = conn.send_complete(Response(status_code=200, headers=[(b"Connection", b"close")]), b"x")
+    assert out.lower().count(b"connection: close") == 1

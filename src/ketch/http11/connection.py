@@ -287,18 +287,16 @@ class Connection:
             scanned = scan_outgoing(response.headers)
             if scanned[1] is None:  # no Transfer-Encoding
                 return self._complete(response, body, scanned), body
+        # _send_response refuses, before any state changes, a body its framing cannot carry (a
+        # Content-Length that does not match, content on a 204 or 304), so nothing below raises.
         head = self._send_response(response, len(body))
-        try:
-            writer = self._writer
-            assert writer is not None
-            out = writer.data(body) if body else b""
-            if self._state.ours is not State.SWITCHED_PROTOCOL:
-                # A 2xx to CONNECT has no content and no end: the tunnel starts after the head.
-                out += writer.end([])  # the last-chunk, when the app asked for chunked
-                self._state.our_event(EndOfMessage)
-        except LocalProtocolError:
-            self._state.our_error()
-            raise
+        writer = self._writer
+        assert writer is not None
+        out = writer.data(body) if body else b""
+        if self._state.ours is not State.SWITCHED_PROTOCOL:
+            # A 2xx to CONNECT has no content and no end: the tunnel starts after the head.
+            out += writer.end([])  # the last-chunk, when the app asked for chunked
+            self._state.our_event(EndOfMessage)
         return head, out
 
     def _complete(

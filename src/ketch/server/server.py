@@ -28,7 +28,6 @@ from .protocol import HTTPProtocol
 from .state import ServerState
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from types import TracebackType
 
     from .handler import Handler, Lifespan
@@ -226,18 +225,3 @@ class Server:
         traceback: TracebackType | None,
     ) -> None:
         await self.shutdown()
-
-
-def run_server(make: Callable[[], Server], loop: str = "auto") -> int:
-    """Run a server built by `make` until a signal; returns the exit status."""
-    install_loop(loop)
-
-    async def main() -> None:
-        server = make()
-        await server.serve()
-
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:  # pragma: no cover - the signal handler normally takes SIGINT
-        return 0
-    return 0
