@@ -15,6 +15,7 @@ import pytest
 
 from ketch.app_loading import AppLoadError, front_door, import_app
 from ketch.server import Config
+from ketch.server.listeners import ListenError, bind_sockets
 from ketch.server.memory import release_free_memory
 from ketch.server.server import install_loop
 
@@ -95,3 +96,14 @@ def test_an_object_with_its_own_front_door_is_served_by_it() -> None:
 
 def test_release_free_memory_runs_anywhere() -> None:
     release_free_memory()  # glibc: malloc_trim; elsewhere: nothing, and never an error
+
+
+def test_an_unbindable_unix_socket_path_is_a_one_line_listen_error(tmp_path: Path) -> None:
+    missing_dir = tmp_path / "no-such-dir" / "ketch.sock"
+    with pytest.raises(ListenError, match=r"^cannot listen on unix:.*: No such file"):
+        bind_sockets(Config(uds=str(missing_dir)))
+
+
+def test_an_unresolvable_host_is_a_one_line_listen_error() -> None:
+    with pytest.raises(ListenError, match=r"^cannot resolve 'no-such-host\.invalid'"):
+        bind_sockets(Config(host="no-such-host.invalid", port=0))
