@@ -94,7 +94,6 @@ class Cycle:
         "response_started",
         "scheme",
         "server",
-        "started_at",
         "status",
         "task",
     )
@@ -118,7 +117,6 @@ class Cycle:
         self.response_complete = False
         self.status = 0
         self.bytes_sent = 0
-        self.started_at = 0.0
         self.task: asyncio.Task[None] | None = None
 
     def _take_chunks(self) -> bytes:
@@ -567,7 +565,6 @@ class HTTPProtocol(asyncio.Protocol):
 
     def _new_cycle(self, request: Request) -> None:
         cycle = Cycle(self, request)
-        cycle.started_at = self.loop.time()
         self.cycle = cycle
         self.waiting_for = _BUSY
         state = self.state
