@@ -1,0 +1,58 @@
+"""The Python examples in README.md and docs/ compile, and those that define an app serve it."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import RawClient, async_test, serve
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+
+
+def examples() -> list[Any]:
+    found = []
+    for path in DOCS:
+        for index, code in enumerate(BLOCK.findall(path.read_text(encoding="utf-8"))):
+            found.append(pytest.param(code, id=f"{path.name}-{index}"))
+    return found
+
+
+@pytest.mark.parametrize("code", examples())
+def test_python_example_compiles(code: str) -> None:
+    compile(code, "<example>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+
+
+def runnable_apps() -> list[Any]:
+    found = []
+    for param in examples():
+        code = param.values[0]
+        if "async def app(" in code:
+            found.append(pytest.param(code, id=param.id))
+    return found
+
+
+@pytest.mark.parametrize("code", runnable_apps())
+@async_test()
+async def test_example_app_answers_a_request(code: str) -> None:
+    namespace: dict[str, Any] = {"__name__": "example"}  # not __main__: ketch.run is not called
+    exec(compile(code, "<example>", "exec"), namespace)
+    async with serve(namespace["app"]) as server, await RawClient.connect(server.port) as client:
+        response = await client.request("GET", "/")
+    assert response.status == 200
+    assert response.body
+
+
+def plain_examples() -> list[Any]:
+    return [p for p in examples() if "async " not in p.values[0] and "await " not in p.values[0]]
+
+
+@pytest.mark.parametrize("code", plain_examples())
+def test_plain_example_runs(code: str) -> None:
+    exec(compile(code, "<example>", "exec"), {"__name__": "example"})
