@@ -155,8 +155,10 @@ class ASGIHandler:
             if phase is _Phase.BODY:
                 if kind == "http.response.body":
                     more = message.get("more_body", False)
-                    end = not more and not trailers_expected
-                    await exchange.write(message.get("body", b""), end=end)
+                    if more or trailers_expected:
+                        await exchange.write(message.get("body", b""))
+                    else:
+                        exchange.finish(message.get("body", b""))
                     if not more:
                         phase = _Phase.TRAILERS if trailers_expected else _Phase.DONE
                     return

@@ -85,6 +85,18 @@ class Exchange(Protocol):
         """
         ...
 
+    def finish(self, data: bytes = b"") -> None:
+        """Write the last content after `start` and complete the response, without waiting.
+
+        The same as ``await write(data, end=True)``, minus a coroutine: completing a response
+        never waits for the client (the transport buffers the last bytes).
+
+        Raises:
+            ClientDisconnected: the client went away.
+            RuntimeError: no response was started, or it is already complete.
+        """
+        ...
+
     async def end(self, trailers: Headers | None = None) -> None:
         """Complete the response, with trailers if the body is chunked."""
         ...

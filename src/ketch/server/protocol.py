@@ -247,18 +247,13 @@ class Cycle:
         return parts
 
     async def write(self, data: bytes, *, end: bool = False) -> None:
-        if self.disconnected:
-            raise ClientDisconnected("client disconnected")
-        if not self.response_started:
-            raise RuntimeError("write() before start()")
+        if end:
+            self.finish(data)
+            return
+        self._check_writable()
         proto = self.proto
         conn = proto.conn
         if self._head is not None:
-            if end:
-                self._write_complete(data)
-                self.bytes_sent += len(data)
-                proto.response_done(self)
-                return
             head = self._head_bytes(None)
             body = conn.send(Data(data)) if data else b""
             if len(body) < SMALL_WRITE:
@@ -266,18 +261,31 @@ class Cycle:
             else:
                 proto.write(head)
                 proto.write(body)
-        else:
-            if self.response_complete:
-                raise RuntimeError("response already complete")
-            if data:
-                proto.write(conn.send(Data(data)))
-            if end:
-                proto.write(conn.send(EndOfMessage()))
+        elif data:
+            proto.write(conn.send(Data(data)))
         self.bytes_sent += len(data)
-        if end:
-            proto.response_done(self)
-        elif proto.write_paused:
+        if proto.write_paused:
             await proto.drain()
+
+    def finish(self, data: bytes = b"") -> None:
+        self._check_writable()
+        proto = self.proto
+        if self._head is not None:
+            self._write_complete(data)
+        else:
+            conn = proto.conn
+            out = conn.send(Data(data)) if data else b""
+            proto.write(out + conn.send(EndOfMessage()))
+        self.bytes_sent += len(data)
+        proto.response_done(self)
+
+    def _check_writable(self) -> None:
+        if self.disconnected:
+            raise ClientDisconnected("client disconnected")
+        if not self.response_started:
+            raise RuntimeError("write() before start()")
+        if self.response_complete:
+            raise RuntimeError("response already complete")
 
     async def end(self, trailers: Headers | None = None) -> None:
         if trailers:
