@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .protocol import Cycle
+    from .cycle import Cycle
 
 __all__ = ["AccessRecord"]
 

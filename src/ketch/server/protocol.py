@@ -2,9 +2,9 @@
 
 Theory of operation:
 
-* Bytes in: ``data_received`` feeds the core and pumps events (`_pump`).  A `Request` creates an
-  `Cycle` (the `Exchange` front doors see); body events are queued on it.  The handler starts once
-  the bytes at hand are consumed, so a small request is handled with its whole body already there,
+* Bytes in: ``data_received`` feeds the core and pumps events (`_pump`).  A `Request` creates a
+  `Cycle` (cycle.py: the `Exchange` front doors see); body events are queued on it.  The handler
+  starts once the bytes at hand are consumed, so a small request is handled with its whole body,
   and it runs eagerly (`run_eagerly`): a handler that never waits costs no Task.
 * Flow control, reading: a cycle holds at most `BODY_HIGH_WATER` unread body bytes; past that the
   pump stops pulling events from the core and pauses the transport until the handler reads.
@@ -26,9 +26,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from ..http11 import (
     NEED_DATA,
@@ -36,308 +35,32 @@ from ..http11 import (
     Connection,
     Data,
     EndOfMessage,
-    Headers,
-    InformationalResponse,
     LocalProtocolError,
     RemoteProtocolError,
     Request,
     Response,
     State,
 )
+from .cycle import CLOSE, SMALL_WRITE, Cycle
 from .eager import run_eagerly
 from .handler import ClientDisconnected
-from .sendfile import can_sendfile, sendfile
+from .timeouts import BODY, BUSY, HEAD, IDLE
 
 if TYPE_CHECKING:
     from .state import ServerState
 
-__all__ = ["BODY_HIGH_WATER", "PIPELINE_HIGH_WATER", "Cycle", "HTTPProtocol"]
+__all__ = ["BODY_HIGH_WATER", "PIPELINE_HIGH_WATER", "HTTPProtocol"]
 
 error_log = logging.getLogger("ketch.error")
 
 BODY_HIGH_WATER = 64 * 1024  # unread request body bytes buffered per request
 PIPELINE_HIGH_WATER = 64 * 1024  # pipelined bytes buffered while the current response is written
 DRAIN_LIMIT = 256 * 1024  # unread body bytes discarded after a response to keep the connection
-SMALL_WRITE = 16 * 1024  # below this, head and content are joined into one write
 BATCH_LIMIT = 64 * 1024  # responses held for one send while pipelined requests are answered
-JOIN_LIMIT = 64 * 1024  # buffered body pieces up to this total are handed over joined
 LINGER_SECONDS = 1.0  # after an error answer, how long a client still sending is read and ignored
 LINGER_BYTES = 1024 * 1024  # ... and how much of it
-SENDFILE_MIN = 64 * 1024  # below this a plain read and write is cheaper than sendfile
-READ_CHUNK = 256 * 1024  # file content read per step when sendfile is not possible
 
-_CLOSE = [(b"connection", b"close")]
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
-
-# What the connection is waiting for, for the sweeper.
-_IDLE, _HEAD, _BODY, _BUSY = range(4)
-
-
-class Cycle:
-    """One request/response exchange on a connection (implements `handler.Exchange`)."""
-
-    __slots__ = (
-        "_chunks",
-        "_disconnect_waiter",
-        "_head",
-        "_read_waiter",
-        "body_ended",
-        "buffered",
-        "bytes_sent",
-        "client",
-        "disconnected",
-        "drained",
-        "head_written",
-        "proto",
-        "request",
-        "response_complete",
-        "response_started",
-        "scheme",
-        "server",
-        "status",
-        "task",
-    )
-
-    def __init__(self, proto: HTTPProtocol, request: Request) -> None:
-        self.proto = proto
-        self.request = request
-        self.client = proto.client
-        self.server = proto.server
-        self.scheme = proto.scheme
-        self._chunks: list[bytes] = []
-        self.buffered = 0
-        self.drained = 0
-        self.body_ended = False  # the last body byte has arrived (it may not be read yet)
-        self.disconnected = False
-        self._read_waiter: asyncio.Future[None] | None = None
-        self._disconnect_waiter: asyncio.Future[None] | None = None
-        self._head: Response | None = None
-        self.response_started = False
-        self.head_written = False
-        self.response_complete = False
-        self.status = 0
-        self.bytes_sent = 0
-        self.task: asyncio.Task[None] | None = None
-
-    def _take_chunks(self) -> bytes:
-        chunks = self._chunks
-        if len(chunks) == 1:
-            data = chunks[0]
-            self._chunks = []
-        elif self.buffered <= JOIN_LIMIT:
-            data = b"".join(chunks)  # many small pieces: one message, one small copy
-            self._chunks = []
-        else:
-            data = chunks.pop(0)  # large pieces go out one by one rather than copied together
-        self.buffered -= len(data)
-        return data
-
-    # ------------------------------------------------------------ body, from the pump
-
-    def feed(self, data: bytes) -> None:
-        if self.response_complete:
-            # The handler is done with this request: discard what is left of the body.
-            self.drained += len(data)
-            return
-        self._chunks.append(data)
-        self.buffered += len(data)
-        waiter = self._read_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def feed_end(self) -> None:
-        self.body_ended = True
-        waiter = self._read_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def peer_closed(self) -> None:
-        """The client closed its sending side: whoever waits for a disconnect is told now."""
-        waiter = self._disconnect_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def lose(self) -> None:
-        """The connection is gone (or unusable): wake everything that waits on it."""
-        self.disconnected = True
-        for waiter in (self._read_waiter, self._disconnect_waiter):
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
-
-    # ------------------------------------------------------------ body, for the handler
-
-    @property
-    def body_complete(self) -> bool:
-        """Every body byte has arrived and has been returned by `read`."""
-        return self.body_ended and not self._chunks
-
-    async def read(self) -> bytes:
-        while True:
-            if self._chunks:
-                data = self._take_chunks()
-                # Pull what the pump held back at the high-water mark.  It may feed more chunks
-                # (and the end) into this cycle: they are returned by the next read, and
-                # body_complete stays False until they are.
-                self.proto.body_consumed()
-                return data
-            if self.body_ended:
-                return b""
-            if self.disconnected:
-                raise ClientDisconnected("client disconnected before the end of the body")
-            proto = self.proto
-            conn = proto.conn
-            if conn.client_is_waiting_for_100_continue and not self.response_started:
-                proto.write(conn.send(InformationalResponse(status_code=100)))
-            self._read_waiter = waiter = proto.loop.create_future()
-            proto.waiting_since = proto.loop.time()
-            proto.waiting_for = _BODY
-            proto.body_consumed()  # resume reading if a previous chunk left it paused
-            try:
-                await waiter
-            finally:
-                self._read_waiter = None
-                if proto.waiting_for == _BODY:
-                    proto.waiting_for = _BUSY
-
-    async def wait_disconnected(self) -> None:
-        if not self.disconnected and not self.proto.eof:
-            if self._disconnect_waiter is None:
-                self._disconnect_waiter = self.proto.loop.create_future()
-            await self._disconnect_waiter
-
-    # ------------------------------------------------------------ response
-
-    def start(self, status: int, headers: Headers, reason: bytes = b"") -> None:
-        if self.response_started:
-            raise RuntimeError("response already started")
-        # Fields are checked when the head is written (with the first body bytes, still in the
-        # app's call); a bad one raises there and nothing reaches the wire.
-        self._head = Response(status_code=status, headers=headers, reason=reason)
-        self.response_started = True
-        self.status = status
-
-    def _write_complete(self, body: bytes) -> None:
-        """Write the pending head and the whole body: one send when small, no copy when large."""
-        head, content = self._head_parts(body)
-        proto = self.proto
-        if len(content) < SMALL_WRITE:
-            proto.write(head + content if content else head)
-        else:
-            proto.write(head)
-            proto.write(content)
-
-    def _head_bytes(self, body: None) -> bytes:
-        return self._head_parts(body)[0]
-
-    def _head_parts(self, body: bytes | None) -> tuple[bytes, bytes]:
-        head = self._head
-        assert head is not None
-        proto = self.proto
-        conn = proto.conn
-        conn.date = proto.state.date
-        if proto.state.draining or conn.client_is_waiting_for_100_continue or proto.eof:
-            # Shutting down, or the client still holds back a body it was never asked for, or it
-            # already half-closed: this response is the connection's last.
-            head.headers = head.headers + _CLOSE
-        # The core refuses a head with an invalid field without changing state, so on a
-        # LocalProtocolError here the handler's failure still gets its 500.
-        parts = (conn.send(head), b"") if body is None else conn.send_complete_parts(head, body)
-        self._head = None
-        self.head_written = True
-        return parts
-
-    async def write(self, data: bytes, *, end: bool = False) -> None:
-        if end:
-            self.finish(data)
-            return
-        self._check_writable()
-        proto = self.proto
-        conn = proto.conn
-        if self._head is not None:
-            head = self._head_bytes(None)
-            body = conn.send(Data(data)) if data else b""
-            if len(body) < SMALL_WRITE:
-                proto.write(head + body)
-            else:
-                proto.write(head)
-                proto.write(body)
-        elif data:
-            proto.write(conn.send(Data(data)))
-        self.bytes_sent += len(data)
-        if proto.write_paused:
-            await proto.drain()
-
-    def finish(self, data: bytes = b"") -> None:
-        self._check_writable()
-        proto = self.proto
-        if self._head is not None:
-            self._write_complete(data)
-        else:
-            conn = proto.conn
-            out = conn.send(Data(data)) if data else b""
-            proto.write(out + conn.send(EndOfMessage()))
-        self.bytes_sent += len(data)
-        proto.response_done(self)
-
-    def _check_writable(self) -> None:
-        if self.disconnected:
-            raise ClientDisconnected("client disconnected")
-        if not self.response_started:
-            raise RuntimeError("write() before start()")
-        if self.response_complete:
-            raise RuntimeError("response already complete")
-
-    async def end(self, trailers: Headers | None = None) -> None:
-        if trailers:
-            if self._head is not None:
-                self.proto.write(self._head_bytes(None))
-            if self.disconnected:
-                raise ClientDisconnected("client disconnected")
-            self.proto.write(self.proto.conn.send(EndOfMessage(headers=trailers)))
-            self.proto.response_done(self)
-        else:
-            await self.write(b"", end=True)
-
-    def respond(self, status: int, headers: Headers, body: bytes = b"") -> None:
-        self.start(status, headers)
-        if self.disconnected:
-            raise ClientDisconnected("client disconnected")
-        self._write_complete(body)
-        self.bytes_sent += len(body)
-        self.proto.response_done(self)
-
-    def informational(self, status: int, headers: Headers) -> None:
-        if self.head_written or self.disconnected:
-            return
-        proto = self.proto
-        proto.write(proto.conn.send(InformationalResponse(status_code=status, headers=headers)))
-
-    async def sendfile(self, file: Any, offset: int, count: int) -> None:
-        if self.disconnected:
-            raise ClientDisconnected("client disconnected")
-        proto = self.proto
-        if self._head is not None:
-            proto.write(self._head_bytes(None))
-        conn = proto.conn
-        if (
-            count >= SENDFILE_MIN
-            and conn.content_remaining is not None
-            and can_sendfile(proto, file)
-        ):
-            if conn.send_external(count):
-                await sendfile(proto, file, offset, count)
-                self.bytes_sent += count
-            return
-        # TLS, chunked framing or a small file: read and write.
-        loop = proto.loop
-        while count > 0:
-            size = min(count, READ_CHUNK)
-            data = await loop.run_in_executor(None, os.pread, file.fileno(), size, offset)
-            if not data:
-                raise OSError("file shorter than expected")
-            offset += len(data)
-            count -= len(data)
-            await self.write(data)
 
 
 class HTTPProtocol(asyncio.Protocol):
@@ -365,7 +88,7 @@ class HTTPProtocol(asyncio.Protocol):
         self.eof = False
         self.lingering = False
         self.lingered = 0
-        self.waiting_for = _IDLE
+        self.waiting_for = IDLE
         self.waiting_since = self.loop.time()
 
     # ------------------------------------------------------------ asyncio.Protocol
@@ -403,7 +126,7 @@ class HTTPProtocol(asyncio.Protocol):
                 self.close()
             return
         self.conn.receive_data(data)
-        if self.waiting_for == _BODY:
+        if self.waiting_for == BODY:
             self.waiting_since = self.loop.time()
         if not self.pumping:
             self._pump()
@@ -554,8 +277,8 @@ class HTTPProtocol(asyncio.Protocol):
                     elif cycle.response_complete:
                         self._next_cycle()
                 elif event is NEED_DATA:
-                    if cycle is None and conn.buffered and self.waiting_for == _IDLE:
-                        self.waiting_for = _HEAD
+                    if cycle is None and conn.buffered and self.waiting_for == IDLE:
+                        self.waiting_for = HEAD
                         self.waiting_since = self.loop.time()
                     break
                 elif event is PAUSED:
@@ -574,13 +297,13 @@ class HTTPProtocol(asyncio.Protocol):
     def _new_cycle(self, request: Request) -> None:
         cycle = Cycle(self, request)
         self.cycle = cycle
-        self.waiting_for = _BUSY
+        self.waiting_for = BUSY
         state = self.state
         limit = state.config.limit_concurrency
         if state.draining_hard or (
             limit is not None and (state.in_flight >= limit or len(state.connections) > limit)
         ):
-            cycle.respond(503, [_TEXT, *_CLOSE], b"Service Unavailable\n")
+            cycle.respond(503, [_TEXT, *CLOSE], b"Service Unavailable\n")
             return
         self.pending_start = cycle
 
@@ -628,7 +351,7 @@ class HTTPProtocol(asyncio.Protocol):
         cycle.response_started = False
         cycle._head = None
         try:
-            cycle.respond(500, [_TEXT, *_CLOSE], b"Internal Server Error\n")
+            cycle.respond(500, [_TEXT, *CLOSE], b"Internal Server Error\n")
         except LocalProtocolError:  # the app's broken head left the core unusable
             cycle.lose()
             self.close()
@@ -662,7 +385,7 @@ class HTTPProtocol(asyncio.Protocol):
             return
         conn.start_next_cycle()
         self.cycle = None
-        self.waiting_for = _IDLE
+        self.waiting_for = IDLE
         self.waiting_since = self.loop.time()
         if self.state.draining:
             self.close()
@@ -691,14 +414,14 @@ class HTTPProtocol(asyncio.Protocol):
 
     def check_timeouts(self, now: float) -> None:
         waiting = self.waiting_for
-        if waiting == _BUSY or self.closed:
+        if waiting == BUSY or self.closed:
             return
         config = self.state.config
         waited = now - self.waiting_since
-        if waiting == _IDLE:
+        if waiting == IDLE:
             if waited >= config.timeout_keep_alive:
                 self.close()
-        elif waiting == _HEAD:
+        elif waiting == HEAD:
             if waited >= config.timeout_header:
                 self._timeout_answer()
         elif waited >= config.timeout_body:
@@ -727,7 +450,7 @@ class HTTPProtocol(asyncio.Protocol):
         # The core refuses only if a response is already under way; then closing is all that is
         # left to do.
         with contextlib.suppress(LocalProtocolError):
-            response = Response(status_code=status, headers=[_TEXT, *_CLOSE])
+            response = Response(status_code=status, headers=[_TEXT, *CLOSE])
             self.write(conn.send_complete(response, body))
         transport = self.transport
         if not linger or self.closed or transport is None or self.eof:

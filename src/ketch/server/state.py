@@ -13,8 +13,9 @@ from .timeouts import Sweeper
 if TYPE_CHECKING:
     from ..http11 import Headers
     from .config import Config
+    from .cycle import Cycle
     from .handler import Handler
-    from .protocol import Cycle, HTTPProtocol
+    from .protocol import HTTPProtocol
 
 __all__ = ["ServerState"]
 

@@ -16,9 +16,15 @@ if TYPE_CHECKING:
     import asyncio
     from collections.abc import Callable, Iterable
 
-__all__ = ["TICK", "Sweeper", "Timed"]
+__all__ = ["BODY", "BUSY", "HEAD", "IDLE", "TICK", "Sweeper", "Timed"]
 
 TICK = 0.5
+
+# What a connection is waiting for, which decides the timeout that applies to it.
+IDLE = 0  # between requests: keep-alive timeout
+HEAD = 1  # part of a request head is in: header timeout
+BODY = 2  # the handler waits for body bytes: body timeout
+BUSY = 3  # a handler is at work: no timeout
 
 
 class Timed(Protocol):
