@@ -77,6 +77,17 @@ class Cycle:
         self.bytes_sent = 0
         self.task: asyncio.Task[None] | None = None
 
+    def drop_head(self) -> None:
+        """Forget a response head that was never written, so that another can be started."""
+        self._head = None
+        self.response_started = False
+
+    def discard_body(self) -> None:
+        """Drop the unread body: the response is done without it (the rest is drained too)."""
+        self.drained = self.buffered
+        self._chunks = []
+        self.buffered = 0
+
     def _take_chunks(self) -> bytes:
         chunks = self._chunks
         if len(chunks) == 1:

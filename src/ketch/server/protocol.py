@@ -348,8 +348,7 @@ class HTTPProtocol(asyncio.Protocol):
             cycle.lose()
             self.close()
             return
-        cycle.response_started = False
-        cycle._head = None
+        cycle.drop_head()
         try:
             cycle.respond(500, [_TEXT, *CLOSE], b"Internal Server Error\n")
         except LocalProtocolError:  # the app's broken head left the core unusable
@@ -373,9 +372,7 @@ class HTTPProtocol(asyncio.Protocol):
         else:
             # The handler did not read the whole body.  Discard the rest (up to DRAIN_LIMIT) so
             # the connection can carry the next request.
-            cycle.drained = cycle.buffered
-            cycle._chunks = []
-            cycle.buffered = 0
+            cycle.discard_body()
             if not self.pumping:
                 self.body_consumed()
 
