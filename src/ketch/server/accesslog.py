@@ -11,6 +11,8 @@ import json
 import time
 from typing import TYPE_CHECKING
 
+from ..http11.headers import get_values
+
 if TYPE_CHECKING:
     from .cycle import Cycle
 
@@ -61,10 +63,8 @@ class AccessRecord:
 
 
 def _header(cycle: Cycle, lname: bytes) -> str | None:
-    for name, value in cycle.request.headers:
-        if name.lower() == lname:
-            return value.decode("latin-1")
-    return None
+    values = get_values(cycle.request.headers, lname)
+    return values[0].decode("latin-1") if values else None
 
 
 def _escape(text: str) -> str:

@@ -323,7 +323,6 @@ class HTTPProtocol(asyncio.Protocol):
                 # Frameworks turn our ClientDisconnected into their own exception: a client
                 # that went away is not an application error.
                 error_log.debug("Application raised after the client disconnected", exc_info=exc)
-                self.state.on_handler_done()
                 return
             error_log.error(
                 "Exception in the application for %s %s",
@@ -338,7 +337,6 @@ class HTTPProtocol(asyncio.Protocol):
             else:
                 error_log.error("The application returned without starting a response")
             self._fail(cycle)
-        self.state.on_handler_done()
 
     def _fail(self, cycle: Cycle) -> None:
         if cycle.disconnected or cycle.response_complete:

@@ -71,7 +71,3 @@ class ServerState:
     def on_connection_closed(self) -> None:
         if self.draining and not self.connections:
             self.idle.set()
-
-    def on_handler_done(self) -> None:
-        if self.draining and not self.connections:
-            self.idle.set()
