@@ -3,6 +3,8 @@ limits, and the helpers of `ketch.http11.headers`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from ketch.http11 import Limits, LocalProtocolError, RemoteProtocolError, heads, lowercase_names
@@ -12,6 +14,7 @@ from ketch.http11.headers import (
     get_values,
     parse_field_line,
     parse_field_lines,
+    prepare_outgoing,
     validate_outgoing,
 )
 
@@ -437,3 +440,51 @@ def test_host_with_one_other_framing_field_is_accepted(fields: list[bytes]) -> N
 
 def test_two_hosts_are_rejected_even_with_nothing_else() -> None:
     assert rejects(request(headers=[b"Host: a", b"Host: a"])) == 400
+
+
+class TestPrepareOutgoing:
+    """Response fields: serialized, classified and checked, through a cache of known lines."""
+
+    def test_block_and_classification(self) -> None:
+        fields = [
+            (b"Content-Type", b"text/plain"),
+            (b"Content-Length", b"2"),
+            (b"Connection", b"keep-alive, close"),
+            (b"Date", b"x"),
+            (b"Server", b"y"),
+        ]
+        for _ in range(2):  # learned, then from the cache
+            block, length, coding, close, has_date, has_server = prepare_outgoing(fields)
+            assert block == b"".join(b"%s: %s\r\n" % pair for pair in fields)
+            assert (length, coding, close, has_date, has_server) == (b"2", None, True, True, True)
+        assert prepare_outgoing([(b"Transfer-Encoding", b"chunked")])[2] == b"chunked"
+        assert prepare_outgoing([])[0] == b""
+
+    def test_pairs_that_are_not_tuples_are_checked_every_time(self) -> None:
+        fields: Any = [[b"a", b"b"], (b"c", memoryview(b"d"))]
+        assert prepare_outgoing(fields)[0] == b"a: b\r\nc: d\r\n"
+        assert prepare_outgoing(fields)[0] == b"a: b\r\nc: d\r\n"
+
+    @pytest.mark.parametrize(
+        "pair",
+        [
+            (b"a", b"b\r\nc: d"),
+            (b"a", b"b\x00"),
+            (b"a", b"b\n"),
+            (b"a b", b"c"),
+            (b"", b"c"),
+            ("a", b"c"),
+            (b"a", "c"),
+            (b"a", b"b", b"c"),
+            (b"a",),
+            [b"a", b"b\r"],
+        ],
+    )
+    def test_invalid_fields_are_refused(self, pair: Any) -> None:
+        with pytest.raises(LocalProtocolError):
+            prepare_outgoing([(b"ok", b"1"), pair])
+
+    def test_conflicting_content_lengths(self) -> None:
+        with pytest.raises(LocalProtocolError, match="conflicting"):
+            prepare_outgoing([(b"content-length", b"1"), (b"Content-Length", b"2")])
+        assert prepare_outgoing([(b"content-length", b"1"), (b"Content-Length", b"1")])[1] == b"1"

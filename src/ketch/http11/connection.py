@@ -32,7 +32,7 @@ from .events import (
     Response,
     Sentinel,
 )
-from .headers import comma_tokens, scan_outgoing, serialize_outgoing, validate_outgoing
+from .headers import comma_tokens, prepare_outgoing, validate_outgoing
 from .limits import Limits
 from .readers import RequestReader
 from .state import ConnectionState, State
@@ -152,6 +152,30 @@ class Connection:
             RuntimeError: data after EOF.
         """
         self._reader.receive_data(data)
+
+    def receive_request(self, data: bytes) -> Request | None:
+        """Receive `data` and, when it is exactly one whole request without a body, return it.
+
+        The common case in one step, equivalent to `receive_data` followed by `next_event`
+        returning the `Request` and then its `EndOfMessage`: the client is DONE afterwards.  It
+        applies only between requests with nothing buffered, to a request that cannot switch
+        protocols; otherwise `data` is received as by `receive_data` and None is returned, and
+        `next_event` goes on from there.
+        """
+        state = self._state
+        if state.theirs is State.IDLE and state.ours is State.IDLE:
+            info = self._reader.read_whole_request(data)
+            if info is not None:
+                self._info = info
+                state.ours = State.SEND_RESPONSE
+                # (IDLE, Request) -> SEND_BODY -> (EndOfMessage) -> DONE: THEIR_TRANSITIONS, rule 1.
+                state.theirs = State.DONE
+                if not info.keep_alive:
+                    state.close_after_this()
+                    state.settle()
+                return info.request
+        self._reader.receive_data(data)
+        return None
 
     def next_event(self) -> Event | Sentinel:
         """Return the next event from the buffer, `NEED_DATA` or `PAUSED`.
@@ -284,8 +308,8 @@ class Connection:
         ):
             # The common case, in one step: an HTTP/1.1 response with content that needs no
             # writer and cannot switch protocols.
-            scanned = scan_outgoing(response.headers)
-            if scanned[1] is None:  # no Transfer-Encoding
+            scanned = prepare_outgoing(response.headers)
+            if scanned[2] is None:  # no Transfer-Encoding
                 return self._complete(response, body, scanned), body
         # _send_response refuses, before any state changes, a body its framing cannot carry (a
         # Content-Length that does not match, content on a 204 or 304), so nothing below raises.
@@ -303,10 +327,10 @@ class Connection:
         self,
         response: Response,
         body: bytes,
-        scanned: tuple[bytes | None, bytes | None, bool, bool, bool],
+        scanned: tuple[bytes, bytes | None, bytes | None, bool, bool, bool],
     ) -> bytes:
         """The head of a complete Content-Length response (`send_complete_parts`' fast path)."""
-        length, _, app_close, has_date, has_server = scanned
+        fields, length, _, app_close, has_date, has_server = scanned
         size = len(body)
         if length is None:
             added = b"content-length: %d\r\n" % size
@@ -317,7 +341,6 @@ class Connection:
             )
         else:
             added = b""
-        fields = serialize_outgoing(response.headers)
         head = status_line(response.status_code, response.reason)
         # Nothing can fail past this point.  OUR_TRANSITIONS: SEND_RESPONSE -Response-> SEND_BODY
         # -EndOfMessage-> DONE, taken in one step.
@@ -385,8 +408,7 @@ class Connection:
         headers = response.headers
         # Validate and classify every field before any state changes: a response with a bad
         # field is refused as a whole, and the caller may still send another one (a 500).
-        length, coding, app_close, has_date, has_server = scan_outgoing(headers)
-        fields = serialize_outgoing(headers)
+        fields, length, coding, app_close, has_date, has_server = prepare_outgoing(headers)
         status = response.status_code
         head = status_line(status, response.reason)
         if state.ours is State.IDLE:

@@ -33,8 +33,7 @@ __all__ = [
     "outgoing_kind",
     "parse_field_line",
     "parse_field_lines",
-    "scan_outgoing",
-    "serialize_outgoing",
+    "prepare_outgoing",
     "validate_outgoing",
 ]
 
@@ -163,6 +162,7 @@ _OUT_KINDS = {
     b"server": OUT_SERVER,
 }
 _out_names: dict[bytes, int] = {}
+_out_lines: dict[tuple[bytes, bytes], tuple[bytes, int]] = {}
 # A serialized field block holds field-value bytes plus the CRLF ending each line.
 _FIELD_LINE_CHARS = FIELD_VALUE_CHARS + b"\r\n"
 
@@ -189,23 +189,37 @@ def outgoing_kind(name: bytes) -> int:
     return kind
 
 
-def scan_outgoing(headers: Headers) -> tuple[bytes | None, bytes | None, bool, bool, bool]:
-    """Classify the fields of a response we are about to send, validating their names.
+def prepare_outgoing(
+    headers: Headers,
+) -> tuple[bytes, bytes | None, bytes | None, bool, bool, bool]:
+    """Validate, classify and serialize the fields of a response we are about to send.
+
+    Field lines already checked are cached (names and values from apps repeat), so a known line
+    costs one dictionary lookup.
 
     Returns:
-        ``(content_length, transfer_encoding, close, has_date, has_server)``: the values of those
-        fields (None when absent), whether Connection says close, and whether Date and Server are
-        set by the response itself.
+        ``(block, content_length, transfer_encoding, close, has_date, has_server)``: the field
+        lines as bytes, the values of those two fields (None when absent), whether Connection
+        says close, and whether Date and Server are set by the response itself.
 
     Raises:
-        LocalProtocolError: a name is not a token, or Content-Length fields disagree.
+        LocalProtocolError: a name is not a token, a value holds a forbidden byte (a CR, LF or
+            NUL would let the app inject lines), a name or value is not bytes, or Content-Length
+            fields disagree.
     """
     length: bytes | None = None
     coding: bytes | None = None
     close = has_date = has_server = False
-    for name, value in headers:
-        kind = outgoing_kind(name)
+    lines = []
+    for pair in headers:
+        try:
+            known = _out_lines.get(pair)
+        except TypeError:  # a list, say: checked, never cached
+            known = None
+        line, kind = _check_line(pair) if known is None else known
+        lines.append(line)
         if kind:
+            value = pair[1]
             if kind == OUT_LENGTH:
                 if length is not None and value != length:
                     raise LocalProtocolError("conflicting Content-Length fields")
@@ -218,33 +232,25 @@ def scan_outgoing(headers: Headers) -> tuple[bytes | None, bytes | None, bool, b
                 has_server = True
             else:
                 has_date = True
-    return length, coding, close, has_date, has_server
+    return b"".join(lines), length, coding, close, has_date, has_server
 
 
-def serialize_outgoing(headers: Headers) -> bytes:
-    """Serialize fields whose names were checked by `outgoing_kind`, checking their values.
-
-    The values are checked in bulk on the result: each line must add exactly one CR and one LF
-    (its own line end) and no other CTL, so a CR, LF or NUL in a value is caught here.
-
-    Raises:
-        LocalProtocolError: a value holds a forbidden byte or is not bytes.
-    """
-    if not headers:
-        return b""
+def _check_line(pair: tuple[bytes, bytes]) -> tuple[bytes, int]:
     try:
-        block = b"".join([b"%s: %s\r\n" % pair for pair in headers])
-    except TypeError:
-        raise LocalProtocolError("header names and values must be bytes") from None
-    count = len(headers)
-    if (
-        block.count(b"\n") != count
-        or block.count(b"\r") != count
-        or block.translate(None, _FIELD_LINE_CHARS)
-    ):
-        bad = next(value for _, value in headers if value.translate(None, FIELD_VALUE_CHARS))
-        raise LocalProtocolError(f"invalid character in header value {bad[:64]!r}")
-    return block
+        name, value = pair
+        line = b"%s: %s\r\n" % (name, value)
+    except (TypeError, ValueError):
+        raise LocalProtocolError(
+            f"a header must be a (name, value) pair of bytes: {pair!r:.64}"
+        ) from None
+    kind = outgoing_kind(name)
+    if line.count(b"\n") != 1 or line.count(b"\r") != 1 or line.translate(None, _FIELD_LINE_CHARS):
+        raise LocalProtocolError(f"invalid character in header value {bytes(value[:64])!r}")
+    if type(value) is bytes and type(pair) is tuple:
+        if len(_out_lines) >= _CACHE_MAX:
+            _out_lines.clear()
+        _out_lines[pair] = (line, kind)
+    return line, kind
 
 
 def validate_outgoing(headers: Headers) -> None:

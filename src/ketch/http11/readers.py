@@ -128,6 +128,35 @@ class RequestReader:
             return self._read_length()
         return self._read_chunked()
 
+    def read_whole_request(self, data: bytes) -> HeadInfo | None:
+        """Read `data` at once when it is exactly one request head, without a body or an Upgrade.
+
+        The common case (a GET in one read) in one step: the reader must be between requests with
+        nothing buffered.  Returns None, having read nothing, when `data` is anything else; give it
+        to `receive_data` then.  A head that `next_event` would refuse is not read here either, so
+        the refusal happens there, with its status.
+        """
+        end = len(data) - 4
+        if (
+            self._phase != _HEAD
+            or self._pos < len(self._buf)
+            or self._eof
+            or end + 4 > self.limits.max_header_bytes
+            or data.find(b"\r\n\r\n") != end
+            or data.startswith(b"\r\n")
+        ):
+            return None
+        try:
+            info = parse_request_head(data[:end], self.limits)
+        except RemoteProtocolError:
+            return None
+        if info.body_length != 0 or info.switch:
+            return None
+        self.info = info
+        self._blank = 0
+        self._scanned = 0
+        return info
+
     def _take(self, end: int) -> bytes:
         buf = self._buf
         pos = self._pos

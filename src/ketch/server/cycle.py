@@ -19,6 +19,7 @@ from .timeouts import BODY, BUSY
 if TYPE_CHECKING:
     import asyncio
 
+    from ..http11 import Connection
     from .protocol import HTTPProtocol
 
 __all__ = ["CLOSE", "SMALL_WRITE", "Cycle"]
@@ -187,33 +188,40 @@ class Cycle:
 
     def _write_complete(self, body: bytes) -> None:
         """Write the pending head and the whole body: one send when small, no copy when large."""
-        head, content = self._head_parts(body)
-        proto = self.proto
-        if len(content) < SMALL_WRITE:
-            proto.write(head + content if content else head)
-        else:
-            proto.write(head)
-            proto.write(content)
-
-    def _head_bytes(self, body: None) -> bytes:
-        return self._head_parts(body)[0]
-
-    def _head_parts(self, body: bytes | None) -> tuple[bytes, bytes]:
         head = self._head
         assert head is not None
         proto = self.proto
+        conn = self._prepare_head(head)
+        # The core refuses a head with an invalid field without changing state, so on a
+        # LocalProtocolError here the handler's failure still gets its 500.
+        head_bytes, content = conn.send_complete_parts(head, body)
+        self._head = None
+        self.head_written = True
+        if len(content) < SMALL_WRITE:
+            proto.write(head_bytes + content if content else head_bytes)
+        else:
+            proto.write(head_bytes)
+            proto.write(content)
+
+    def _head_bytes(self) -> bytes:
+        """The pending head alone, its body to follow."""
+        head = self._head
+        assert head is not None
+        data = self._prepare_head(head).send(head)
+        self._head = None
+        self.head_written = True
+        return data
+
+    def _prepare_head(self, head: Response) -> Connection:
+        proto = self.proto
         conn = proto.conn
-        conn.date = proto.state.date
-        if proto.state.draining or conn.client_is_waiting_for_100_continue or proto.eof:
+        state = proto.state
+        conn.date = state.date
+        if state.draining or conn.client_is_waiting_for_100_continue or proto.eof:
             # Shutting down, or the client still holds back a body it was never asked for, or it
             # already half-closed: this response is the connection's last.
             head.headers = head.headers + CLOSE
-        # The core refuses a head with an invalid field without changing state, so on a
-        # LocalProtocolError here the handler's failure still gets its 500.
-        parts = (conn.send(head), b"") if body is None else conn.send_complete_parts(head, body)
-        self._head = None
-        self.head_written = True
-        return parts
+        return conn
 
     async def write(self, data: bytes, *, end: bool = False) -> None:
         if end:
@@ -223,7 +231,7 @@ class Cycle:
         proto = self.proto
         conn = proto.conn
         if self._head is not None:
-            head = self._head_bytes(None)
+            head = self._head_bytes()
             body = conn.send(Data(data)) if data else b""
             if len(body) < SMALL_WRITE:
                 proto.write(head + body)
@@ -237,7 +245,8 @@ class Cycle:
             await proto.drain()
 
     def finish(self, data: bytes = b"") -> None:
-        self._check_writable()
+        if self.disconnected or self.response_complete or not self.response_started:
+            self._check_writable()
         proto = self.proto
         if self._head is not None:
             self._write_complete(data)
@@ -259,7 +268,7 @@ class Cycle:
     async def end(self, trailers: Headers | None = None) -> None:
         if trailers:
             if self._head is not None:
-                self.proto.write(self._head_bytes(None))
+                self.proto.write(self._head_bytes())
             if self.disconnected:
                 raise ClientDisconnected("client disconnected")
             self.proto.write(self.proto.conn.send(EndOfMessage(headers=trailers)))
@@ -286,7 +295,7 @@ class Cycle:
             raise ClientDisconnected("client disconnected")
         proto = self.proto
         if self._head is not None:
-            proto.write(self._head_bytes(None))
+            proto.write(self._head_bytes())
         conn = proto.conn
         if (
             count >= SENDFILE_MIN

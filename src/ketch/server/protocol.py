@@ -125,7 +125,17 @@ class HTTPProtocol(asyncio.Protocol):
             if self.lingered > LINGER_BYTES:
                 self.close()
             return
-        self.conn.receive_data(data)
+        if self.cycle is None and not self.pumping:
+            # Between requests: a whole bodiless request in this read is served in one step.
+            request = self.conn.receive_request(data)
+            if request is not None:
+                cycle = self._new_cycle(request)
+                cycle.body_ended = True
+                if self.pending_start is cycle:
+                    self._start_handler()
+                return
+        else:
+            self.conn.receive_data(data)
         if self.waiting_for == BODY:
             self.waiting_since = self.loop.time()
         if not self.pumping:
@@ -294,7 +304,8 @@ class HTTPProtocol(asyncio.Protocol):
         finally:
             self.pumping = False
 
-    def _new_cycle(self, request: Request) -> None:
+    def _new_cycle(self, request: Request) -> Cycle:
+        """Begin the exchange of `request`: its handler is started next (`pending_start`)."""
         cycle = Cycle(self, request)
         self.cycle = cycle
         self.waiting_for = BUSY
@@ -304,8 +315,9 @@ class HTTPProtocol(asyncio.Protocol):
             limit is not None and (state.in_flight >= limit or len(state.connections) > limit)
         ):
             cycle.respond(503, [_TEXT, *CLOSE], b"Service Unavailable\n")
-            return
-        self.pending_start = cycle
+        else:
+            self.pending_start = cycle
+        return cycle
 
     def _start_handler(self) -> None:
         cycle = self.pending_start
@@ -389,7 +401,7 @@ class HTTPProtocol(asyncio.Protocol):
             self.read_paused = False
             assert self.transport is not None
             self.transport.resume_reading()
-        if not self.pumping:
+        if not self.pumping and (self.eof or self.conn.buffered):
             self._pump()
 
     def _bad_request(self, exc: RemoteProtocolError) -> None:

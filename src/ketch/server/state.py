@@ -49,18 +49,17 @@ class ServerState:
         self.idle = asyncio.Event()
         self.access_log = config.access_log
         self.date_header = config.date_header
+        # The Date header value to send, refreshed by the sweeper (None: no Date header).
+        self.date: bytes | None = self.sweeper.date if self.date_header else None
         self._access_format = config.access_log_format
-
-    @property
-    def date(self) -> bytes | None:
-        """The Date header value to send, refreshed by the sweeper (None: no Date header)."""
-        return self.sweeper.date if self.date_header else None
 
     def log_access(self, cycle: Cycle) -> None:
         if access_log.isEnabledFor(logging.INFO):
             access_log.info("%s", AccessRecord(cycle, self._access_format))
 
     def _after_tick(self) -> None:
+        if self.date_header:
+            self.date = self.sweeper.date
         open_now = len(self.connections)
         if self.peak_connections >= BURST and open_now <= self.peak_connections // 4:
             # A burst is over: give the memory its buffers used back to the system.  If some of
