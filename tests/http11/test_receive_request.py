@@ -25,7 +25,10 @@ GET = b"GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n"
 
 def test_a_whole_get_is_read_and_the_client_is_done() -> None:
     conn = Connection()
-    request = conn.receive_request(GET)
+    whole = conn.receive_request(GET)
+    assert whole is not None
+    request, body = whole
+    assert body == b""
     assert request == Request(
         method=b"GET", target=b"/a?b", headers=[(b"Host", b"x"), (b"Accept", b"*/*")]
     )
@@ -35,7 +38,16 @@ def test_a_whole_get_is_read_and_the_client_is_done() -> None:
     assert conn.next_event() is PAUSED
     conn.send_complete(Response(status_code=200), b"ok")
     conn.start_next_cycle()
-    assert conn.receive_request(GET) == request  # and again on the next cycle
+    assert conn.receive_request(GET) == (request, b"")  # and again on the next cycle
+
+
+def test_a_post_with_its_whole_body() -> None:
+    conn = Connection()
+    data = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab\r\n"
+    whole = conn.receive_request(data)
+    assert whole is not None
+    assert whole[1] == b"ab\r\n"
+    assert (conn.their_state, conn.our_state) == (State.DONE, State.SEND_RESPONSE)
 
 
 def test_connection_close_is_honoured() -> None:
@@ -61,7 +73,15 @@ def test_http10_without_keep_alive_closes() -> None:
         pytest.param(GET + GET, id="pipelined"),
         pytest.param(b"\r\n" + GET, id="leading empty line"),
         pytest.param(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n", id="body to come"),
-        pytest.param(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab", id="with body"),
+        pytest.param(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\na", id="part of body"
+        ),
+        pytest.param(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nabc", id="body and more"
+        ),
+        pytest.param(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab" + GET, id="body, next"
+        ),
         pytest.param(
             b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", id="chunked"
         ),

@@ -153,27 +153,27 @@ class Connection:
         """
         self._reader.receive_data(data)
 
-    def receive_request(self, data: bytes) -> Request | None:
-        """Receive `data` and, when it is exactly one whole request without a body, return it.
+    def receive_request(self, data: bytes) -> tuple[Request, bytes] | None:
+        """Receive `data` and, when it is exactly one whole request, return it and its body.
 
-        The common case in one step, equivalent to `receive_data` followed by `next_event`
-        returning the `Request` and then its `EndOfMessage`: the client is DONE afterwards.  It
-        applies only between requests with nothing buffered, to a request that cannot switch
-        protocols; otherwise `data` is received as by `receive_data` and None is returned, and
-        `next_event` goes on from there.
+        The common case in one step (a GET, or a small POST whose Content-Length body came in the
+        same read), equivalent to `receive_data` followed by `next_event` returning the
+        `Request`, its body as one `Data` (if any) and its `EndOfMessage`: the client is DONE
+        afterwards.  It applies only between requests with nothing buffered, to a request that
+        cannot switch protocols; otherwise `data` is received as by `receive_data` and None is
+        returned, and `next_event` goes on from there.
         """
         state = self._state
         if state.theirs is State.IDLE and state.ours is State.IDLE:
-            info = self._reader.read_whole_request(data)
-            if info is not None:
-                self._info = info
+            whole = self._reader.read_whole_request(data)
+            if whole is not None:
+                info = self._info = whole[0]
                 state.ours = State.SEND_RESPONSE
                 # (IDLE, Request) -> SEND_BODY -> (EndOfMessage) -> DONE: THEIR_TRANSITIONS, rule 1.
                 state.theirs = State.DONE
                 if not info.keep_alive:
                     state.close_after_this()
-                    state.settle()
-                return info.request
+                return info.request, whole[1]
         self._reader.receive_data(data)
         return None
 

@@ -128,21 +128,22 @@ class RequestReader:
             return self._read_length()
         return self._read_chunked()
 
-    def read_whole_request(self, data: bytes) -> HeadInfo | None:
-        """Read `data` at once when it is exactly one request head, without a body or an Upgrade.
+    def read_whole_request(self, data: bytes) -> tuple[HeadInfo, bytes] | None:
+        """Read `data` at once when it is exactly one whole request, without an Upgrade.
 
-        The common case (a GET in one read) in one step: the reader must be between requests with
-        nothing buffered.  Returns None, having read nothing, when `data` is anything else; give it
-        to `receive_data` then.  A head that `next_event` would refuse is not read here either, so
-        the refusal happens there, with its status.
+        The common case (a GET, or a small POST with its Content-Length body, in one read) in one
+        step: the reader must be between requests with nothing buffered.  Returns the head and
+        the body (``b""`` when there is none), or None, having read nothing, when `data` is
+        anything else; give it to `receive_data` then.  A request that `next_event` would refuse
+        is not read here either, so the refusal happens there, with its status.
         """
-        end = len(data) - 4
+        end = data.find(b"\r\n\r\n")
         if (
-            self._phase != _HEAD
+            end < 0
+            or self._phase != _HEAD
             or self._pos < len(self._buf)
             or self._eof
             or end + 4 > self.limits.max_header_bytes
-            or data.find(b"\r\n\r\n") != end
             or data.startswith(b"\r\n")
         ):
             return None
@@ -150,12 +151,12 @@ class RequestReader:
             info = parse_request_head(data[:end], self.limits)
         except RemoteProtocolError:
             return None
-        if info.body_length != 0 or info.switch:
+        if info.body_length != len(data) - end - 4 or info.switch:  # CHUNKED is negative
             return None
         self.info = info
         self._blank = 0
         self._scanned = 0
-        return info
+        return info, data[end + 4 :] if info.body_length else b""
 
     def _take(self, end: int) -> bytes:
         buf = self._buf

@@ -127,9 +127,11 @@ class HTTPProtocol(asyncio.Protocol):
             return
         if self.cycle is None and not self.pumping:
             # Between requests: a whole bodiless request in this read is served in one step.
-            request = self.conn.receive_request(data)
-            if request is not None:
-                cycle = self._new_cycle(request)
+            whole = self.conn.receive_request(data)
+            if whole is not None:
+                cycle = self._new_cycle(whole[0])
+                if whole[1]:
+                    cycle.feed(whole[1])
                 cycle.body_ended = True
                 if self.pending_start is cycle:
                     self._start_handler()
@@ -220,7 +222,8 @@ class HTTPProtocol(asyncio.Protocol):
 
     def body_consumed(self) -> None:
         """The handler took the buffered body: pull more from the core and the socket."""
-        if not self.pumping:
+        cycle = self.cycle
+        if not self.pumping and (cycle is None or not cycle.body_ended):
             self._pump()
         if self.read_paused and not self.closed:
             cycle = self.cycle
