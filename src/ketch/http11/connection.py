@@ -153,28 +153,29 @@ class Connection:
         """
         self._reader.receive_data(data)
 
-    def next_request(self) -> tuple[Request, bytes] | None:
-        """Return the next request and its body in one step, when both are whole in the buffer.
+    def receive_request(self, data: bytes) -> tuple[Request, bytes] | None:
+        """Receive `data` and, when it is exactly one whole request, return it and its body.
 
-        The common case (a GET, or a small POST whose Content-Length body came with its head)
-        without an event per step: equivalent to `next_event` returning the `Request`, its body as
-        one `Data` (if any) and its `EndOfMessage`, so the client is DONE afterwards.  It applies
-        between requests to a request that cannot switch protocols and has no chunked body.  None
-        means nothing was read: `next_event` goes on from there (and refuses an invalid request).
+        The common case in one step (a GET, or a small POST whose Content-Length body came in the
+        same read), equivalent to `receive_data` followed by `next_event` returning the
+        `Request`, its body as one `Data` (if any) and its `EndOfMessage`: the client is DONE
+        afterwards.  It applies only between requests with nothing buffered, to a request that
+        cannot switch protocols; otherwise `data` is received as by `receive_data` and None is
+        returned, and `next_event` goes on from there.
         """
         state = self._state
-        if state.theirs is not State.IDLE or state.ours is not State.IDLE:
-            return None
-        whole = self._reader.read_whole_request()
-        if whole is None:
-            return None
-        info = self._info = whole[0]
-        state.ours = State.SEND_RESPONSE
-        # (IDLE, Request) -> SEND_BODY -> (EndOfMessage) -> DONE: THEIR_TRANSITIONS, rule 1.
-        state.theirs = State.DONE
-        if not info.keep_alive:
-            state.close_after_this()
-        return info.request, whole[1]
+        if state.theirs is State.IDLE and state.ours is State.IDLE:
+            whole = self._reader.read_whole_request(data)
+            if whole is not None:
+                info = self._info = whole[0]
+                state.ours = State.SEND_RESPONSE
+                # (IDLE, Request) -> SEND_BODY -> (EndOfMessage) -> DONE: THEIR_TRANSITIONS, rule 1.
+                state.theirs = State.DONE
+                if not info.keep_alive:
+                    state.close_after_this()
+                return info.request, whole[1]
+        self._reader.receive_data(data)
+        return None
 
     def next_event(self) -> Event | Sentinel:
         """Return the next event from the buffer, `NEED_DATA` or `PAUSED`.

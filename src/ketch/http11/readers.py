@@ -128,41 +128,35 @@ class RequestReader:
             return self._read_length()
         return self._read_chunked()
 
-    def read_whole_request(self) -> tuple[HeadInfo, bytes] | None:
-        """Read the next request in one step when it is whole in the buffer, else return None.
+    def read_whole_request(self, data: bytes) -> tuple[HeadInfo, bytes] | None:
+        """Read `data` at once when it is exactly one whole request, without an Upgrade.
 
-        The common case (a GET, or a small POST with its Content-Length body, in one read) without
-        an event per step.  Applies between requests to a request that is not an Upgrade and has
-        no chunked body; otherwise, or when the request is incomplete or invalid, nothing is read
-        and `next_event` goes on (and refuses an invalid request, with its status).
-
-        Returns:
-            The head and the whole body (``b""`` when there is none).
+        The common case (a GET, or a small POST with its Content-Length body, in one read) in one
+        step: the reader must be between requests with nothing buffered.  Returns the head and
+        the body (``b""`` when there is none), or None, having read nothing, when `data` is
+        anything else; give it to `receive_data` then.  A request that `next_event` would refuse
+        is not read here either, so the refusal happens there, with its status.
         """
-        buf, pos, limits = self._buf, self._pos, self.limits
-        if self._phase != _HEAD or self._eof or buf.startswith(b"\r\n", pos):
+        end = data.find(b"\r\n\r\n")
+        if (
+            end < 0
+            or self._phase != _HEAD
+            or self._pos < len(self._buf)
+            or self._eof
+            or end + 4 > self.limits.max_header_bytes
+            or data.startswith(b"\r\n")
+        ):
             return None
-        # Searching on from where the last search stopped keeps a slow head linear to read.
-        end = buf.find(b"\r\n\r\n", pos + self._scanned, pos + limits.max_header_bytes)
-        if end < 0:
-            return None
-        head = buf[pos:end] if type(buf) is bytes else bytes(buf[pos:end])
         try:
-            info = parse_request_head(head, limits)
+            info = parse_request_head(data[:end], self.limits)
         except RemoteProtocolError:
             return None
-        length = info.body_length
-        start = end + 4
-        if length < 0 or info.switch or start + length > len(buf):  # CHUNKED is negative
+        if info.body_length != len(data) - end - 4 or info.switch:  # CHUNKED is negative
             return None
         self.info = info
         self._blank = 0
         self._scanned = 0
-        self._pos = start + length
-        if not length:
-            return info, b""
-        body = buf[start : self._pos]
-        return info, body if type(body) is bytes else bytes(body)
+        return info, data[end + 4 :] if info.body_length else b""
 
     def _take(self, end: int) -> bytes:
         buf = self._buf

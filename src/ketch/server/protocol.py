@@ -125,18 +125,19 @@ class HTTPProtocol(asyncio.Protocol):
             if self.lingered > LINGER_BYTES:
                 self.close()
             return
-        conn = self.conn
-        conn.receive_data(data)
         if self.cycle is None and not self.pumping:
-            # Between requests, a whole request is served in one step; when more requests follow
-            # it (pipelining), their responses and its own leave in one batch.
-            whole = conn.next_request()
+            # Between requests: a whole bodiless request in this read is served in one step.
+            whole = self.conn.receive_request(data)
             if whole is not None:
-                if conn.buffered:
-                    self._pump(whole)
-                else:
-                    self._whole_request(*whole)
+                cycle = self._new_cycle(whole[0])
+                if whole[1]:
+                    cycle.feed(whole[1])
+                cycle.body_ended = True
+                if self.pending_start is cycle:
+                    self._start_handler()
                 return
+        else:
+            self.conn.receive_data(data)
         if self.waiting_for == BODY:
             self.waiting_since = self.loop.time()
         if not self.pumping:
@@ -245,13 +246,11 @@ class HTTPProtocol(asyncio.Protocol):
 
     # ------------------------------------------------------------ the event pump
 
-    def _pump(self, first: tuple[Request, bytes] | None = None) -> None:
+    def _pump(self) -> None:
         outermost = self._batch is None
         if outermost:
             self._batch = []
         try:
-            if first is not None:
-                self._whole_request(*first)
             self._pump_events()
             if self.pending_start is not None and not self.closed:
                 self._start_handler()
@@ -266,12 +265,7 @@ class HTTPProtocol(asyncio.Protocol):
         try:
             while not self.closed:
                 cycle = self.cycle
-                if cycle is None:
-                    whole = conn.next_request()
-                    if whole is not None:
-                        self._whole_request(*whole)
-                        continue
-                elif cycle.buffered >= BODY_HIGH_WATER:
+                if cycle is not None and cycle.buffered >= BODY_HIGH_WATER:
                     self._pause_reading()
                     break
                 try:
@@ -312,14 +306,6 @@ class HTTPProtocol(asyncio.Protocol):
                     break
         finally:
             self.pumping = False
-
-    def _whole_request(self, request: Request, body: bytes) -> None:
-        cycle = self._new_cycle(request)
-        if body:
-            cycle.feed(body)
-        cycle.body_ended = True
-        if self.pending_start is cycle:
-            self._start_handler()
 
     def _new_cycle(self, request: Request) -> Cycle:
         """Begin the exchange of `request`: its handler is started next (`pending_start`)."""
