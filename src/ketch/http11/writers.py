@@ -22,6 +22,7 @@ __all__ = [
     "NoBodyWriter",
     "UntilCloseWriter",
     "Writer",
+    "reason_phrase",
     "status_line",
     "write_chunked_trailers",
     "write_fields",
@@ -33,6 +34,14 @@ _REASON_CHARS = b"\t" + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
 _status_lines: dict[int, bytes] = {}
 
 
+def reason_phrase(status_code: int) -> str:
+    """The standard reason phrase of a status code (RFC 9110 §15), ``""`` for an unknown one."""
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:
+        return ""
+
+
 def status_line(status_code: int, reason: bytes = b"") -> bytes:
     """Return ``HTTP/1.1 <code> <reason>\\r\\n``, the standard reason when `reason` is empty.
 
@@ -42,10 +51,7 @@ def status_line(status_code: int, reason: bytes = b"") -> bytes:
     if not reason:
         line = _status_lines.get(status_code)
         if line is None:
-            try:
-                phrase = HTTPStatus(status_code).phrase.encode("ascii")
-            except ValueError:
-                phrase = b""
+            phrase = reason_phrase(status_code).encode("ascii")
             line = _status_lines[status_code] = b"HTTP/1.1 %d %s\r\n" % (status_code, phrase)
         return line
     if reason.translate(None, _REASON_CHARS):

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from http import HTTPStatus
 from typing import TYPE_CHECKING, cast
 
 from ..http11 import (
@@ -41,6 +40,7 @@ from ..http11 import (
     Response,
     State,
 )
+from ..http11.writers import reason_phrase
 from .cycle import CLOSE, SMALL_WRITE, Cycle
 from .eager import run_eagerly
 from .handler import ClientDisconnected
@@ -126,13 +126,13 @@ class HTTPProtocol(asyncio.Protocol):
                 self.close()
             return
         if self.cycle is None and not self.pumping:
-            # Between requests: a whole bodiless request in this read is served in one step.
+            # Between requests, a request that came whole in this read is served in one step.
             whole = self.conn.receive_request(data)
             if whole is not None:
                 cycle = self._new_cycle(whole[0])
                 if whole[1]:
                     cycle.feed(whole[1])
-                cycle.body_ended = True
+                cycle.feed_end()
                 if self.pending_start is cycle:
                     self._start_handler()
                 return
@@ -417,7 +417,7 @@ class HTTPProtocol(asyncio.Protocol):
                 self.close()
                 return
         status = exc.status_hint
-        body = f"{status} {_reason(status)}: {exc}\n".encode()
+        body = f"{status} {reason_phrase(status) or 'Error'}: {exc}\n".encode()
         self._answer_and_close(status, body, linger=True)
 
     # ------------------------------------------------------------ timeouts
@@ -477,10 +477,3 @@ class HTTPProtocol(asyncio.Protocol):
             self.read_paused = False
             transport.resume_reading()
         self.loop.call_later(LINGER_SECONDS, self.close)
-
-
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
