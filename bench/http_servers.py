@@ -59,7 +59,7 @@ ONE_MIB = 1 << 20
 ECHO_PROBE = b'{"probe":"' + b"e" * 100 + b'"}'
 
 # --------------------------------------------------------------------------------------------
-# Servers: a registry.  Adding one (e.g. "ketch-native") is one entry here.
+# Servers: a registry.  Adding one is one entry here.
 # In ``argv`` these placeholders are filled in: {python} (the venv's interpreter), {bin} (its
 # scripts directory), {host}, {port}.  The process runs with the repository root as its
 # working directory, so ``bench.apps...`` imports.
@@ -83,6 +83,21 @@ SERVER_LIST: tuple[Server, ...] = (
         name="ketch",
         argv=("{bin}/ketch", ASGI_APP, "--host", "{host}", "--port", "{port}", "--no-access-log"),
         description="ketch, ASGI (`ketch bench.apps.asgi_app:app --no-access-log`)",
+        modules=("ketch",),
+        dists=("ketch",),
+    ),
+    Server(
+        name="ketch-native",
+        argv=(
+            "{bin}/ketch",
+            "bench.apps.native_app:app",
+            "--host",
+            "{host}",
+            "--port",
+            "{port}",
+            "--no-access-log",
+        ),
+        description="ketch, native API (`ketch bench.apps.native_app:app --no-access-log`)",
         modules=("ketch",),
         dists=("ketch",),
     ),

@@ -16,13 +16,13 @@ import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from ..http11 import Request, lowercase_names
+from ..http11 import lowercase_names, split_target
 from ..server.handler import ClientDisconnected, Exchange
 
 if TYPE_CHECKING:
     from .types import ASGIApp, Message, Scope
 
-__all__ = ["ASGIHandler", "split_target"]
+__all__ = ["ASGIHandler"]
 
 _ASGI = {"version": "3.0", "spec_version": "2.4"}
 _EXTENSIONS: dict[str, dict[str, Any]] = {
@@ -48,25 +48,6 @@ class _Phase(enum.Enum):
     DONE = 4
 
 
-def split_target(request: Request) -> tuple[bytes, bytes]:
-    """Split a request-target into ASGI's ``raw_path`` and ``query_string``."""
-    target = request.target
-    if target[:1] != b"/":
-        if target == b"*" or request.method == b"CONNECT":
-            return target, b""
-        # absolute-form: scheme "://" authority path-abempty [ "?" query ]
-        after_scheme = target.partition(b"://")[2]
-        slash = after_scheme.find(b"/")
-        question = after_scheme.find(b"?")
-        if slash < 0 or (0 <= question < slash):
-            rest = b"/" + after_scheme[question:] if question >= 0 else b"/"
-        else:
-            rest = after_scheme[slash:]
-        target = rest
-    path, _, query = target.partition(b"?")
-    return path, query
-
-
 class ASGIHandler:
     """Serve an ASGI 3 application through the server's handler interface.
 
@@ -89,7 +70,7 @@ class ASGIHandler:
         if target[0] == 0x2F:  # origin-form: "/" path [ "?" query ]
             raw_path, _, query = target.partition(b"?")
         else:
-            raw_path, query = split_target(request)
+            raw_path, query = split_target(request.method, target)
         path = raw_path.decode("latin-1")
         if "%" in path:
             path = unquote(path)

@@ -25,6 +25,7 @@ from .headers import lowercase_names
 from .limits import Limits
 from .readers import RequestReader
 from .state import State
+from .target import split_target
 from .writers import write_request
 
 __all__ = [
@@ -47,5 +48,6 @@ __all__ = [
     "Sentinel",
     "State",
     "lowercase_names",
+    "split_target",
     "write_request",
 ]

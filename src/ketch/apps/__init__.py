@@ -1,0 +1,1 @@
+"""Small ready-made applications: ``ketch ketch.apps.echo:app``."""

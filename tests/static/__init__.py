@@ -1,0 +1,1 @@
+"""Tests of the static-file logic: planning, negotiation, paths, and sending over sockets."""

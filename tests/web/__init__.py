@@ -1,0 +1,1 @@
+"""Tests of ketch.web, the native request/response API."""
