@@ -33,7 +33,7 @@ def runnable_apps() -> list[Any]:
     found = []
     for param in examples():
         code = param.values[0]
-        if "async def app(" in code:
+        if "async def app(" in code or "app = web.Application(" in code:
             found.append(pytest.param(code, id=param.id))
     return found
 

@@ -69,9 +69,24 @@ def _append(events: list[Event], event: Event) -> None:
         events.append(event)
 
 
-def _drain(conn: Connection, outcome: Outcome, status: int) -> None:
-    """Call `next_event` until the connection needs data, pauses, closes or fails."""
+def _drain(conn: Connection, outcome: Outcome, status: int, whole_first: bool = False) -> None:
+    """Call `next_event` until the connection needs data, pauses, closes or fails.
+
+    With `whole_first`, `next_request` is tried first, as the server does, and what it returns is
+    recorded as the events it stands for.
+    """
     while True:
+        whole = conn.next_request() if whole_first else None
+        if whole is not None:
+            request, body = whole
+            _append(outcome.events, request)
+            if body:
+                _append(outcome.events, Data(body))
+            _append(outcome.events, EndOfMessage())
+            conn.send_complete(Response(status_code=status))
+            if conn.our_state is State.DONE and conn.their_state is State.DONE:
+                conn.start_next_cycle()
+            continue
         try:
             event = conn.next_event()
         except RemoteProtocolError as exc:
@@ -93,7 +108,12 @@ def _drain(conn: Connection, outcome: Outcome, status: int) -> None:
 
 
 def read_chunks(
-    chunks: Iterable[bytes], *, limits: Limits | None = None, eof: bool = True, status: int = 200
+    chunks: Iterable[bytes],
+    *,
+    limits: Limits | None = None,
+    eof: bool = True,
+    status: int = 200,
+    whole_first: bool = False,
 ) -> Outcome:
     """Feed `chunks` to a fresh server `Connection` one `receive_data` call each.
 
@@ -102,6 +122,7 @@ def read_chunks(
         limits: limits for the connection.
         eof: signal EOF after the last piece.
         status: the status of the response sent after each request.
+        whole_first: try `Connection.next_request` before `next_event`, as the server does.
 
     Returns:
         The events read, and how reading ended.
@@ -112,12 +133,12 @@ def read_chunks(
         if not chunk:
             continue
         conn.receive_data(chunk)
-        _drain(conn, outcome, status)
+        _drain(conn, outcome, status, whole_first)
         if outcome.end in ("error", "closed"):
             return outcome
     if eof:
         conn.receive_data(b"")
-        _drain(conn, outcome, status)
+        _drain(conn, outcome, status, whole_first)
     return outcome
 
 

@@ -33,6 +33,17 @@ def test_any_split_of_a_valid_stream_gives_the_same_events(
 
 
 @SETTINGS
+@given(pipeline=pipelines(), data=st.data())
+def test_whole_requests_first_gives_the_same_events(
+    pipeline: list[Message], data: st.DataObject
+) -> None:
+    """`next_request` (the server's one-step path) is only a shortcut through `next_event`."""
+    stream = wire(pipeline)
+    cuts = data.draw(st.lists(st.integers(1, max(1, len(stream) - 1)), max_size=12, unique=True))
+    assert read_chunks(split_at(stream, cuts), whole_first=True) == read_chunks([stream])
+
+
+@SETTINGS
 @given(pipeline=pipelines(max_size=2))
 def test_byte_by_byte_delivery_gives_the_same_events(pipeline: list[Message]) -> None:
     stream = wire(pipeline)

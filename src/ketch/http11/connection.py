@@ -177,6 +177,30 @@ class Connection:
         self._reader.receive_data(data)
         return None
 
+    def next_request(self) -> tuple[Request, bytes] | None:
+        """Return the next buffered request and its body in one step, when both are whole.
+
+        For pipelined requests, what `receive_request` is for a lone one: equivalent to
+        `next_event` returning the `Request`, its body as one `Data` (if any) and its
+        `EndOfMessage`, so the client is DONE afterwards, and the bytes after the request stay
+        buffered.  It applies between requests to a request that cannot switch protocols and has
+        no chunked body.  None means nothing was read: `next_event` goes on from there (and
+        refuses an invalid request).
+        """
+        state = self._state
+        if state.theirs is not State.IDLE or state.ours is not State.IDLE:
+            return None
+        whole = self._reader.read_buffered_request()
+        if whole is None:
+            return None
+        info = self._info = whole[0]
+        state.ours = State.SEND_RESPONSE
+        # (IDLE, Request) -> SEND_BODY -> (EndOfMessage) -> DONE: THEIR_TRANSITIONS, rule 1.
+        state.theirs = State.DONE
+        if not info.keep_alive:
+            state.close_after_this()
+        return info.request, whole[1]
+
     def next_event(self) -> Event | Sentinel:
         """Return the next event from the buffer, `NEED_DATA` or `PAUSED`.
 

@@ -158,6 +158,39 @@ class RequestReader:
         self._scanned = 0
         return info, data[end + 4 :] if info.body_length else b""
 
+    def read_buffered_request(self) -> tuple[HeadInfo, bytes] | None:
+        """Read the next buffered request in one step when it is whole, else return None.
+
+        For pipelined requests: like `read_whole_request`, but from the buffer, leaving what
+        follows the request there.  Applies between requests to a request that is not an Upgrade
+        and has no chunked body; otherwise, or when the request is incomplete or invalid, nothing
+        is read and `next_event` goes on (and refuses an invalid request, with its status).
+        """
+        buf, pos, limits = self._buf, self._pos, self.limits
+        if self._phase != _HEAD or self._eof or buf.startswith(b"\r\n", pos):
+            return None
+        # Searching on from where the last search stopped keeps a slow head linear to read.
+        end = buf.find(b"\r\n\r\n", pos + self._scanned, pos + limits.max_header_bytes)
+        if end < 0:
+            return None
+        head = buf[pos:end] if type(buf) is bytes else bytes(buf[pos:end])
+        try:
+            info = parse_request_head(head, limits)
+        except RemoteProtocolError:
+            return None
+        length = info.body_length
+        start = end + 4
+        if length < 0 or info.switch or start + length > len(buf):  # CHUNKED is negative
+            return None
+        self.info = info
+        self._blank = 0
+        self._scanned = 0
+        self._pos = start + length
+        if not length:
+            return info, b""
+        body = buf[start : self._pos]
+        return info, body if type(body) is bytes else bytes(body)
+
     def _take(self, end: int) -> bytes:
         buf = self._buf
         pos = self._pos

@@ -265,7 +265,18 @@ class HTTPProtocol(asyncio.Protocol):
         try:
             while not self.closed:
                 cycle = self.cycle
-                if cycle is not None and cycle.buffered >= BODY_HIGH_WATER:
+                if cycle is None:
+                    # Pipelined requests: a whole one in the buffer is read in one step.
+                    whole = conn.next_request()
+                    if whole is not None:
+                        cycle = self._new_cycle(whole[0])
+                        if whole[1]:
+                            cycle.feed(whole[1])
+                        cycle.feed_end()
+                        if self.pending_start is not None:
+                            self._start_handler()
+                        continue
+                elif cycle.buffered >= BODY_HIGH_WATER:
                     self._pause_reading()
                     break
                 try:

@@ -9,7 +9,7 @@ shutdown hooks below.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableMapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, Self, SupportsIndex, TypeVar, cast, overload
 
 from .exceptions import HTTPMethodNotAllowed
 from .routing import UrlDispatcher
@@ -87,6 +87,29 @@ class Signal(list[Callable[..., Awaitable[Any]]]):
     def remove(self, callback: Callable[..., Awaitable[Any]]) -> None:
         self._check()
         super().remove(callback)
+
+    # (mypy compares an __iadd__ override with list.__add__'s overloads; typeshed's is the same)
+    def __iadd__(  # type: ignore[override, misc]
+        self, callbacks: Iterable[Callable[..., Awaitable[Any]]]
+    ) -> Self:
+        self._check()
+        return super().__iadd__(callbacks)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._check()
+        super().__setitem__(index, value)
+
+    def __delitem__(self, index: Any) -> None:
+        self._check()
+        super().__delitem__(index)
+
+    def pop(self, index: SupportsIndex = -1) -> Callable[..., Awaitable[Any]]:
+        self._check()
+        return super().pop(index)
+
+    def clear(self) -> None:
+        self._check()
+        super().clear()
 
     async def send(self, *args: Any) -> None:
         """Await every callback with `args`, in order."""

@@ -21,7 +21,7 @@ def normalize_path_middleware(
     merge_slashes: bool = True,
     redirect_class: type[_HTTPMove] = HTTPPermanentRedirect,
 ) -> Middleware:
-    """A middleware that answers a 404 path with a redirect to a variant that has a route.
+    """A middleware that answers a path without a route with a redirect to a variant that has one.
 
     The variants tried: runs of slashes merged (`merge_slashes`), a trailing slash added
     (`append_slash`) or removed (`remove_slash`).  The query is kept.  308 by default, so the
@@ -36,6 +36,8 @@ def normalize_path_middleware(
         except HTTPNotFound:
             root = request._apps[0] if request._apps else request.app
             raw_path, _, query = request.raw_path.partition("?")
+            if root.router.resolve(request.method, raw_path).status == 200:
+                raise  # the handler's own 404 (a missing item, a missing file): no redirect
             target = root.router.resolve_alternative(
                 request.method,
                 raw_path,

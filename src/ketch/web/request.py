@@ -152,6 +152,16 @@ class Request(MutableMapping[str, Any]):
     It is also a mutable mapping, where middlewares keep per-request data.
     """
 
+    # Computed on first use; class-level defaults keep making a request cheap.
+    _headers: CIMultiDictProxy[str] | None = None
+    _query: MultiDictProxy[str] | None = None
+    _cookies: Mapping[str, str] | None = None
+    _content: BodyStream | None = None
+    _body: bytes | None = None
+    _post: MultiDictProxy[str | FileField] | None = None
+    _state: dict[str, Any] | None = None
+    _path: str | None = None
+
     def __init__(
         self,
         exchange: Exchange,
@@ -169,14 +179,6 @@ class Request(MutableMapping[str, Any]):
         self.match_info = match_info
         self.app = app
         self._apps = apps
-        self._headers: CIMultiDictProxy[str] | None = None
-        self._query: MultiDictProxy[str] | None = None
-        self._cookies: Mapping[str, str] | None = None
-        self._content: BodyStream | None = None
-        self._body: bytes | None = None
-        self._post: MultiDictProxy[str | FileField] | None = None
-        self._state: dict[str, Any] | None = None
-        self._path: str | None = None
 
     # ------------------------------------------------------------ the request line
 
@@ -463,10 +465,19 @@ class Request(MutableMapping[str, Any]):
                 if isinstance(value, FileField):
                     value.close()
 
+    def _has_prepare_signal(self) -> bool:
+        """Some application on the way to the handler has ``on_response_prepare`` callbacks."""
+        if self._apps:
+            return any(app.on_response_prepare for app in self._apps)
+        return bool(self.app.on_response_prepare)
+
     async def _before_prepare(self, response: StreamResponse) -> None:
-        signal = self.app.on_response_prepare
-        if signal:
-            await signal.send(self, response)
+        """Send ``on_response_prepare`` of every application on the way, outermost first (as
+        aiohttp does)."""
+        for app in self._apps or (self.app,):
+            signal = app.on_response_prepare
+            if signal:
+                await signal.send(self, response)
 
     # ------------------------------------------------------------ per-request storage
 

@@ -70,22 +70,26 @@ class StreamResponse(MutableMapping[str, Any]):
     aiohttp's, the response is a mutable mapping for middlewares to keep per-response data in.
     """
 
+    # Class-level defaults: a response sets only what differs, which keeps making one cheap.
+    _reason: str | None = None
+    _content_type: str | None = None  # the Content-Type value while headers are lazy
+    _headers: CIMultiDict[str] | None = None
+    _cookies: SimpleCookie | None = None
+    _partitioned: frozenset[str] | None = None
+    _exchange: Exchange | None = None
+    _eof_sent = False
+    _length: int | None = None
+    _chunked = False
+    _state: dict[str, Any] | None = None
+
     def __init__(
         self, *, status: int = 200, reason: str | None = None, headers: Headers | None = None
     ) -> None:
         self._status = status
-        self._reason = reason
-        self._content_type: str | None = None  # the Content-Type value while headers are lazy
-        self._headers: CIMultiDict[str] | None = None
+        if reason is not None:
+            self._reason = reason
         if headers is not None:
             self._headers = CIMultiDict(headers)
-        self._cookies: SimpleCookie | None = None
-        self._partitioned: frozenset[str] | None = None
-        self._exchange: Exchange | None = None
-        self._eof_sent = False
-        self._length: int | None = None
-        self._chunked = False
-        self._state: dict[str, Any] | None = None
 
     # ------------------------------------------------------------ status and headers
 
@@ -430,16 +434,10 @@ class Response(StreamResponse):
         if body is not None and text is not None:
             raise ValueError("body and text are not allowed together")
         self._status = status
-        self._reason = reason
-        self._headers = None if headers is None else CIMultiDict(headers)
-        self._cookies = None
-        self._partitioned = None
-        self._exchange = None
-        self._eof_sent = False
-        self._length = None
-        self._chunked = False
-        self._state = None
-        self._content_type = None
+        if reason is not None:
+            self._reason = reason
+        if headers is not None:
+            self._headers = CIMultiDict(headers)
         if content_type is not None and "charset" in content_type:
             raise ValueError("charset must not be in content_type; give charset=")
         declared = self._headers is not None and "Content-Type" in self._headers
@@ -501,6 +499,17 @@ class Response(StreamResponse):
     def _send(self, request: Request) -> Any:
         if self._exchange is not None:  # prepared and perhaps written by the handler itself
             return super()._send(request)
+        if request._has_prepare_signal():
+            return self._send_after_signal(request)
+        self._send_whole(request)
+        return None
+
+    async def _send_after_signal(self, request: Request) -> None:
+        await request._before_prepare(self)
+        if self._exchange is None:
+            self._send_whole(request)
+
+    def _send_whole(self, request: Request) -> None:
         exchange = request._exchange
         self._exchange = exchange
         self._eof_sent = True
@@ -509,7 +518,6 @@ class Response(StreamResponse):
         else:
             exchange.start(self._status, self._head(), self._reason_bytes())
             exchange.finish(self._body)
-        return None
 
     async def write_eof(self, data: bytes = b"") -> None:
         if self._exchange is not None and not self._eof_sent:
