@@ -33,7 +33,9 @@ async def upload(request: web.Request) -> web.Response:
     field = form.get("file")
     if not isinstance(field, web.FileField):
         raise web.HTTPBadRequest(text="send the file as the multipart field 'file'")
-    name = pathlib.Path(field.filename).name or "upload.bin"
+    name = pathlib.Path(field.filename).name  # the client's name, without its directories
+    if name in ("", ".", ".."):
+        name = "upload.bin"
     # Copying a large file is disk work: do it off the event loop.
     digest = await asyncio.to_thread(save, field, UPLOAD_DIR / name)
     return web.json_response({"name": name, "size": field.size, "sha256": digest})

@@ -4,7 +4,6 @@ lifecycle signals, typed state, error pages, HTTP exceptions and path normalizat
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import httpx
@@ -17,7 +16,9 @@ from tests.support import RawClient, async_test, serve
 from .helpers import served
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
+
+    from ketch.web.app import RequestHandler
 
 
 async def hello(request: web.Request) -> web.Response:
@@ -184,7 +185,7 @@ async def test_middlewares_wrap_the_handler_first_outermost() -> None:
     trace: list[str] = []
 
     def tracer(label: str) -> web.Middleware:
-        async def mw(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+        async def mw(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
             trace.append(f"{label} in")
             response = await handler(request)
             trace.append(f"{label} out")
@@ -207,7 +208,7 @@ async def test_middlewares_wrap_the_handler_first_outermost() -> None:
 
 @async_test()
 async def test_middleware_stores_data_in_the_request_for_the_handler() -> None:
-    async def authenticate(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+    async def authenticate(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
         request["user"] = request.headers.get("X-User", "anonymous")
         return await handler(request)
 
@@ -227,7 +228,7 @@ async def test_middleware_stores_data_in_the_request_for_the_handler() -> None:
 async def test_middleware_can_answer_without_calling_the_handler() -> None:
     called = []
 
-    async def gate(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+    async def gate(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
         if "X-Token" not in request.headers:
             return web.Response(status=401, text="no token")
         return await handler(request)
@@ -250,7 +251,7 @@ async def test_middleware_can_answer_without_calling_the_handler() -> None:
 async def test_middleware_sees_404_and_405_as_http_exceptions() -> None:
     seen: list[int] = []
 
-    async def watch(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+    async def watch(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
         try:
             return await handler(request)
         except web.HTTPException as exc:
@@ -269,7 +270,7 @@ async def test_middleware_sees_404_and_405_as_http_exceptions() -> None:
 async def test_exception_in_a_middleware_is_logged_and_answered_500(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async def broken(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+    async def broken(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
         raise ValueError("middleware bug")
 
     app = web.Application(middlewares=[broken])
@@ -292,7 +293,7 @@ async def test_subapp_middlewares_run_inside_the_parents_and_request_app_is_the_
     trace: list[str] = []
 
     def tracer(label: str) -> web.Middleware:
-        async def mw(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+        async def mw(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
             trace.append(label)
             return await handler(request)
 
@@ -359,7 +360,7 @@ async def test_subapp_404_uses_the_subapps_error_page_and_its_middlewares() -> N
     async def page(request: web.Request, exc: BaseException) -> web.StreamResponse:
         return web.Response(status=404, text="no such api")
 
-    async def tag(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+    async def tag(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
         try:
             return await handler(request)
         except web.HTTPNotFound:
@@ -506,15 +507,28 @@ async def test_signals_and_router_are_frozen_once_the_app_started() -> None:
 
 
 @async_test()
-async def test_failing_startup_aborts_the_start() -> None:
+async def test_failing_startup_aborts_the_start_and_cleans_up_what_started() -> None:
+    events: list[str] = []
+
+    async def pool(app: web.Application) -> AsyncIterator[None]:
+        events.append("pool opened")
+        yield
+        events.append("pool closed")
+
     async def fail(app: web.Application) -> None:
         raise RuntimeError("database unreachable")
 
+    async def on_cleanup(app: web.Application) -> None:
+        events.append("cleanup")
+
     app = web.Application()
+    app.cleanup_ctx.append(pool)
     app.on_startup.append(fail)
+    app.on_cleanup.append(on_cleanup)
     with pytest.raises(RuntimeError, match="database unreachable"):
         async with serve(app):
             pass
+    assert events == ["pool opened", "pool closed", "cleanup"]
 
 
 # -- state ------------------------------------------------------------------------------------
@@ -641,7 +655,7 @@ async def test_handler_returning_a_non_response_is_answered_500(
         return "not a response"
 
     app = web.Application()
-    app.router.add_get("/", wrong)  # type: ignore[arg-type]
+    app.router.add_get("/", wrong)
     with caplog.at_level(logging.ERROR, logger="ketch.error"):
         async with served(app) as (client, _):
             response = await client.get("/")

@@ -8,7 +8,7 @@ import hashlib
 import io
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import httpx
@@ -18,6 +18,9 @@ from ketch import web
 from tests.support import RawClient, async_test, serve
 
 from .helpers import served
+
+if TYPE_CHECKING:
+    from ketch.web.app import RequestHandler
 
 
 async def describe(request: web.Request) -> web.Response:
@@ -96,7 +99,7 @@ async def test_query_getall_and_get_with_default() -> None:
 
 @async_test()
 async def test_request_line_fields_host_remote_scheme_and_url() -> None:
-    async with served(describing_app()) as (client, server):
+    async with served(describing_app()) as (client, _server):
         response = await client.post("/items?sort=asc", headers={"Host": "example.com:8080"})
     info = response.json()
     assert info["method"] == "POST"
@@ -250,6 +253,35 @@ async def test_can_read_body_turns_false_once_the_body_is_read() -> None:
 
 
 @async_test()
+async def test_conditional_headers_are_parsed_as_aware_datetimes_or_none() -> None:
+    async def handle(request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "modified": str(request.if_modified_since),
+                "unmodified": str(request.if_unmodified_since),
+                "range": str(request.if_range),
+            }
+        )
+
+    app = web.Application()
+    app.router.add_get("/", handle)
+    async with served(app) as (client, _):
+        response = await client.get(
+            "/",
+            headers={
+                "If-Modified-Since": "Sun, 06 Nov 1994 08:49:37 GMT",
+                "If-Unmodified-Since": "not a date",
+                "If-Range": '"an-etag"',
+            },
+        )
+    assert response.json() == {
+        "modified": "1994-11-06 08:49:37+00:00",
+        "unmodified": "None",
+        "range": "None",
+    }
+
+
+@async_test()
 async def test_request_is_a_mutable_mapping() -> None:
     async def handle(request: web.Request) -> web.Response:
         request["a"] = 1
@@ -390,6 +422,7 @@ def chunk(data: bytes) -> bytes:
 @async_test()
 async def test_content_stream_reads_lines_exact_counts_and_chunks_as_the_body_arrives() -> None:
     first_line_read = asyncio.Event()
+    any_read = asyncio.Event()
 
     async def handle(request: web.Request) -> web.Response:
         content = request.content
@@ -397,6 +430,7 @@ async def test_content_stream_reads_lines_exact_counts_and_chunks_as_the_body_ar
         first_line_read.set()
         exact = await content.readexactly(5)
         available = await content.readany()
+        any_read.set()
         pieces = [piece async for piece in content.iter_chunked(4)]
         return web.json_response(
             {
@@ -419,6 +453,7 @@ async def test_content_stream_reads_lines_exact_counts_and_chunks_as_the_body_ar
         )
         await first_line_read.wait()  # the handler has its line before the rest is even sent
         await client.send(chunk(b"DE-tail"))
+        await any_read.wait()
         await client.send(chunk(b"0123456789") + b"0\r\n\r\n")
         response = await client.response("POST")
     info = json.loads(response.body)
@@ -477,7 +512,7 @@ async def test_large_upload_read_slowly_arrives_intact() -> None:
     async with (
         serve(app) as server,
         aiohttp.ClientSession() as session,
-        session.post(f"http://127.0.0.1:{server.port}/", data=data) as response,
+        session.post(f"http://127.0.0.1:{server.port}/", data=io.BytesIO(data)) as response,
     ):
         text = await response.text()
     assert text == f"{len(data)} {hashlib.sha256(data).hexdigest()}"
@@ -604,6 +639,31 @@ async def test_post_parses_multipart_with_small_and_spooled_file_parts() -> None
     assert big_info["sha256"] == hashlib.sha256(big).hexdigest()
     assert big_info["in_memory"] is False  # spooled to a temporary file
     assert all(field.file.closed for field in kept)  # closed once the response was sent
+
+
+@async_test()
+async def test_post_after_a_middleware_read_the_body_parses_the_form() -> None:
+    async def log_body(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
+        request["size"] = len(await request.read())
+        return await handler(request)
+
+    async def handle(request: web.Request) -> web.Response:
+        form = await request.post()
+        upload = form["f"]
+        assert isinstance(upload, web.FileField)
+        return web.json_response(
+            {"a": form["a"], "file": upload.file.read().decode(), "size": request["size"]}
+        )
+
+    app = web.Application(middlewares=[log_body])
+    app.router.add_post("/", handle)
+    async with served(app) as (client, _):
+        multipart = await client.post("/", data={"a": "1"}, files={"f": ("f.txt", b"content")})
+    assert multipart.status_code == 200, multipart.text
+    info = multipart.json()
+    assert info["a"] == "1"
+    assert info["file"] == "content"
+    assert info["size"] > 0
 
 
 @async_test()

@@ -26,11 +26,13 @@ td.size{{text-align:right}}</style></head>
 """
 
 
-def render_listing(directory: Path, url_path: str, *, show_hidden: bool = False) -> bytes:
+def render_listing(
+    directory: Path, url_path: str, *, parent: bool = True, show_hidden: bool = False
+) -> bytes:
     """The HTML index of `directory`, served at `url_path` (decoded, ending with ``/``).
 
     Names are escaped for HTML and quoted for links; hidden entries (a leading dot) are left out
-    unless `show_hidden`.  Symbolic links are listed but not followed for their size.
+    unless `show_hidden`; a ``../`` link leads up when `parent` (not at the served root).
     """
     entries: list[tuple[bool, str, int]] = []
     with os.scandir(directory) as scan:
@@ -45,7 +47,7 @@ def render_listing(directory: Path, url_path: str, *, show_hidden: bool = False)
             entries.append((not is_dir, entry.name, size))
     entries.sort(key=lambda item: (item[0], item[1].lower()))
     rows = []
-    if url_path.rstrip("/"):
+    if parent:
         rows.append('<tr><td><a href="../">../</a></td><td></td></tr>')
     for is_file, name, size in entries:
         shown = name if is_file else name + "/"

@@ -8,6 +8,7 @@ shutdown hooks below.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any, Generic, Self, SupportsIndex, TypeVar, cast, overload
 
@@ -30,6 +31,8 @@ __all__ = [
     "View",
     "middleware",
 ]
+
+error_log = logging.getLogger("ketch.error")
 
 T = TypeVar("T")
 RequestHandler = Callable[["Request"], Awaitable["StreamResponse"]]
@@ -321,7 +324,16 @@ class AppLifespan:
         self.app = app
 
     async def startup(self) -> None:
-        await self.app.startup()
+        try:
+            await self.app.startup()
+        except BaseException:
+            # As aiohttp's runner does: clean up what started (cleanup contexts entered so far,
+            # then on_cleanup), and report the start-up error.
+            try:
+                await self.app.cleanup()
+            except Exception:
+                error_log.exception("Exception while cleaning up after a failed start-up")
+            raise
 
     async def shutdown(self) -> None:
         try:

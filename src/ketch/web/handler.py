@@ -22,7 +22,7 @@ from .exceptions import HTTPException, HTTPMethodNotAllowed, HTTPNotFound
 from .request import Request
 from .response import Response, StreamResponse
 from .routing import StaticResource
-from .static import static_handler
+from .static_routes import static_handler
 
 if TYPE_CHECKING:
     from ..server.handler import Exchange
@@ -88,9 +88,13 @@ class WebHandler:
                 sending = response._send(request)
                 if sending is not None:
                     await sending
-            except HTTPException as exc:  # a FileResponse whose file is missing, say
-                if exchange.response_started:
-                    raise
+            except (ClientDisconnected, asyncio.CancelledError):
+                raise
+            except Exception as exc:  # a missing file, a failing on_response_prepare, ...
+                if exchange.response_started or exchange.disconnected:
+                    raise  # a head the core refused: the server answers 500 (and logs it)
+                if not isinstance(exc, HTTPException):
+                    self._log(request, exc)
                 response = await self._error_response(request, exc)
                 sending = response._send(request)
                 if sending is not None:

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 __all__ = ["BodyStream", "HttpVersion", "Request"]
 
 
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
 class HttpVersion(NamedTuple):
     major: int
     minor: int
@@ -161,6 +165,7 @@ class Request(MutableMapping[str, Any]):
     _post: MultiDictProxy[str | FileField] | None = None
     _state: dict[str, Any] | None = None
     _path: str | None = None
+    _prepare_failed = False
 
     def __init__(
         self,
@@ -442,7 +447,8 @@ class Request(MutableMapping[str, Any]):
             elif media == "multipart/form-data":
                 form = await parse_multipart(
                     self.headers["Content-Type"],
-                    self.content.iter_any(),
+                    # a body already read (by a middleware, say) is parsed from memory
+                    self.content.iter_any() if self._body is None else _once(self._body),
                     max_size=self.app._client_max_size or 2**62,
                     charset=self.charset or "utf-8",
                 )
@@ -467,6 +473,8 @@ class Request(MutableMapping[str, Any]):
 
     def _has_prepare_signal(self) -> bool:
         """Some application on the way to the handler has ``on_response_prepare`` callbacks."""
+        if self._prepare_failed:
+            return False
         if self._apps:
             return any(app.on_response_prepare for app in self._apps)
         return bool(self.app.on_response_prepare)
@@ -474,10 +482,16 @@ class Request(MutableMapping[str, Any]):
     async def _before_prepare(self, response: StreamResponse) -> None:
         """Send ``on_response_prepare`` of every application on the way, outermost first (as
         aiohttp does)."""
-        for app in self._apps or (self.app,):
-            signal = app.on_response_prepare
-            if signal:
-                await signal.send(self, response)
+        if self._prepare_failed:
+            return
+        try:
+            for app in self._apps or (self.app,):
+                signal = app.on_response_prepare
+                if signal:
+                    await signal.send(self, response)
+        except BaseException:
+            self._prepare_failed = True  # the error answer that follows goes out without it
+            raise
 
     # ------------------------------------------------------------ per-request storage
 

@@ -295,6 +295,12 @@ class StreamResponse(MutableMapping[str, Any]):
     def _head(self) -> list[tuple[bytes, bytes]]:
         """The response fields, as the exchange takes them."""
         headers = self._headers
+        if headers is None and self._length is None and self._cookies is None:
+            content_type = self._content_type
+            if content_type is None:
+                return []
+            encoded = _encoded.get(content_type)
+            return [(_CONTENT_TYPE, encoded or _encode_value(content_type))]
         if headers is None:
             content_type = self._content_type
             pairs = [] if content_type is None else [(_CONTENT_TYPE, _encode_value(content_type))]
@@ -431,11 +437,26 @@ class Response(StreamResponse):
         content_type: str | None = None,
         charset: str | None = None,
     ) -> None:
-        if body is not None and text is not None:
-            raise ValueError("body and text are not allowed together")
         self._status = status
         if reason is not None:
             self._reason = reason
+        if headers is None and charset is None:
+            # The common cases, without the general path's checks and formatting.
+            if text is not None and body is None and content_type is None and type(text) is str:
+                self._content_type = "text/plain; charset=utf-8"
+                self._body = text.encode()
+                return
+            if (
+                text is None
+                and type(body) is bytes
+                and content_type
+                and "charset" not in content_type
+            ):
+                self._content_type = content_type
+                self._body = body
+                return
+        if body is not None and text is not None:
+            raise ValueError("body and text are not allowed together")
         if headers is not None:
             self._headers = CIMultiDict(headers)
         if content_type is not None and "charset" in content_type:
@@ -520,9 +541,19 @@ class Response(StreamResponse):
             exchange.finish(self._body)
 
     async def write_eof(self, data: bytes = b"") -> None:
+        if data:  # the head declared the body's length (aiohttp asserts the same)
+            raise ValueError("Response.write_eof() takes no data: set body or text instead")
         if self._exchange is not None and not self._eof_sent:
             self._eof_sent = True
-            self._exchange.finish(self._body + bytes(data))
+            self._exchange.finish(self._body)
+
+    def write_eof_now(self) -> None:
+        # Prepared by the handler (the head declared the body's length): the body completes it.
+        exchange = self._exchange
+        assert exchange is not None
+        self._eof_sent = True
+        if not exchange.response_complete and not exchange.disconnected:
+            exchange.finish(self._body)
 
     async def prepare(self, request: Request) -> None:
         if self._exchange is not None:

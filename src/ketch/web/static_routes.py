@@ -36,9 +36,12 @@ def static_handler(resource: StaticResource) -> RequestHandler:
             if not show_index:
                 raise HTTPForbidden()
             if not request.path.endswith("/"):
-                raise HTTPMovedPermanently(request.raw_path.partition("?")[0] + "/")
+                path_part, mark, query = request.raw_path.partition("?")
+                raise HTTPMovedPermanently(path_part + "/" + mark + query)
             return Response(
-                body=render_listing(path, request.path), content_type="text/html", charset="utf-8"
+                body=render_listing(path, request.path, parent=bool(filename.strip("/"))),
+                content_type="text/html",
+                charset="utf-8",
             )
         return FileResponse(path)
 
