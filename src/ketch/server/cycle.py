@@ -200,8 +200,7 @@ class Cycle:
         if len(content) < SMALL_WRITE:
             proto.write(head_bytes + content if content else head_bytes)
         else:
-            proto.write(head_bytes)
-            proto.write(content)
+            proto.write_pair(head_bytes, content)
 
     def _head_bytes(self) -> bytes:
         """The pending head alone, its body to follow."""

@@ -183,6 +183,15 @@ class HTTPProtocol(asyncio.Protocol):
             assert self.transport is not None
             self.transport.write(data)
 
+    def write_pair(self, head: bytes, content: bytes) -> None:
+        """Write a head and a large content without joining them: one vectored send (writev)."""
+        if self.closed:
+            return
+        if self._batch:
+            self._flush_batch()
+        assert self.transport is not None
+        self.transport.writelines((head, content))
+
     def _flush_batch(self) -> None:
         batch = self._batch
         if batch:
