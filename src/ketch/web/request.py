@@ -12,7 +12,6 @@ import datetime
 import email.utils
 import json
 from collections import ChainMap
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, MutableMapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, unquote
@@ -20,8 +19,11 @@ from urllib.parse import parse_qsl, unquote
 from .exceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
 from .forms import FileField, FormError, parse_content_type, parse_multipart, parse_urlencoded
 from .multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
+from .storage import Storage
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Mapping
+
     from ..server.handler import Exchange
     from .app import Application
     from .response import StreamResponse
@@ -150,7 +152,7 @@ class BodyStream:
             yield line
 
 
-class Request(MutableMapping[str, Any]):
+class Request(Storage):
     """One HTTP request, as a handler sees it (aiohttp.web's ``Request`` subset).
 
     It is also a mutable mapping, where middlewares keep per-request data.
@@ -163,7 +165,6 @@ class Request(MutableMapping[str, Any]):
     _content: BodyStream | None = None
     _body: bytes | None = None
     _post: MultiDictProxy[str | FileField] | None = None
-    _state: dict[str, Any] | None = None
     _path: str | None = None
     _prepare_failed = False
 
@@ -492,37 +493,6 @@ class Request(MutableMapping[str, Any]):
         except BaseException:
             self._prepare_failed = True  # the error answer that follows goes out without it
             raise
-
-    # ------------------------------------------------------------ per-request storage
-
-    def _storage(self) -> dict[str, Any]:
-        if self._state is None:
-            self._state = {}
-        return self._state
-
-    def __getitem__(self, key: str) -> Any:
-        return self._storage()[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._storage()[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self._storage()[key]
-
-    def __len__(self) -> int:
-        return len(self._state) if self._state else 0
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._state or ())
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __bool__(self) -> bool:
-        return True
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path}>"

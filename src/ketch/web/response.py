@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime
 import email.utils
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from http.cookies import Morsel, SimpleCookie
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import HTTPForbidden, HTTPNotFound
 from .multidict import CIMultiDict
+from .storage import Storage
 
 if TYPE_CHECKING:
     import os
@@ -62,7 +63,7 @@ json_dumps: Callable[[Any], str | bytes] = _default_dumps()
 """`json_response`'s default ``dumps``: ``orjson.dumps`` when installed, else ``json.dumps``."""
 
 
-class StreamResponse(MutableMapping[str, Any]):
+class StreamResponse(Storage):
     """A response whose body the handler writes: `prepare`, then `write`, then `write_eof`.
 
     Without a `content_length` the body goes out chunked (HTTP/1.1) or until the connection
@@ -80,7 +81,6 @@ class StreamResponse(MutableMapping[str, Any]):
     _eof_sent = False
     _length: int | None = None
     _chunked = False
-    _state: dict[str, Any] | None = None
 
     def __init__(
         self, *, status: int = 200, reason: str | None = None, headers: Headers | None = None
@@ -377,37 +377,6 @@ class StreamResponse(MutableMapping[str, Any]):
         self._eof_sent = True
         if not exchange.response_complete and not exchange.disconnected:
             exchange.finish()
-
-    # ------------------------------------------------------------ per-response storage
-
-    def _storage(self) -> dict[str, Any]:
-        if self._state is None:
-            self._state = {}
-        return self._state
-
-    def __getitem__(self, key: str) -> Any:
-        return self._storage()[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._storage()[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self._storage()[key]
-
-    def __len__(self) -> int:
-        return len(self._state) if self._state else 0
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._state or ())
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __bool__(self) -> bool:
-        return True
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._status} {self.reason}>"
