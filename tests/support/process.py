@@ -68,8 +68,10 @@ class KetchProcess:
         cwd: Path = REPO,
         argv: list[str] | None = None,
         pass_fds: tuple[int, ...] = (),
+        watch: str = "stderr",
     ) -> None:
         self.argv = argv if argv is not None else ketch_command(*args)
+        self.watch = watch  # the stream whose lines `wait_for_line` sees (ketch logs to stderr)
         self.env = clean_env(env)
         self.cwd = cwd
         self.pass_fds = pass_fds
@@ -90,8 +92,8 @@ class KetchProcess:
             pass_fds=self.pass_fds,
         )
         for stream, sink, notify in (
-            (self.proc.stdout, self.stdout, False),
-            (self.proc.stderr, self.stderr, True),
+            (self.proc.stdout, self.stdout, self.watch == "stdout"),
+            (self.proc.stderr, self.stderr, self.watch == "stderr"),
         ):
             thread = threading.Thread(target=self._pump, args=(stream, sink, notify), daemon=True)
             thread.start()
@@ -111,13 +113,16 @@ class KetchProcess:
         assert self.proc is not None
         return self.proc.pid
 
-    def wait_serving(self, timeout: float = 15) -> str:
-        """Wait for the start-up banner; returns the URL it names."""
+    def wait_for_line(self, pattern: re.Pattern[str], timeout: float = 15) -> re.Match[str]:
+        """The first line of the watched stream (from now on) that `pattern` finds something in."""
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"no banner within {timeout}s; stderr: {self.stderr}")
+                raise AssertionError(
+                    f"no line matching {pattern.pattern!r} within {timeout}s; "
+                    f"stdout: {self.stdout}, stderr: {self.stderr}"
+                )
             try:
                 line = self._lines.get(timeout=remaining)
             except queue.Empty:
@@ -125,12 +130,16 @@ class KetchProcess:
             if line is None:
                 self._join()
                 raise AssertionError(
-                    f"ketch exited ({self.proc and self.proc.poll()}) before serving; "
-                    f"stderr: {self.stderr}"
+                    f"the process exited ({self.proc and self.proc.poll()}) first; "
+                    f"stdout: {self.stdout}, stderr: {self.stderr}"
                 )
-            match = BANNER.search(line)
+            match = pattern.search(line)
             if match:
-                return match["url"]
+                return match
+
+    def wait_serving(self, timeout: float = 15) -> str:
+        """Wait for the start-up banner; returns the URL it names."""
+        return self.wait_for_line(BANNER, timeout)["url"]
 
     def port(self, timeout: float = 15) -> int:
         return int(self.wait_serving(timeout).rsplit(":", 1)[1])

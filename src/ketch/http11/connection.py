@@ -167,13 +167,7 @@ class Connection:
         if state.theirs is State.IDLE and state.ours is State.IDLE:
             whole = self._reader.read_whole_request(data)
             if whole is not None:
-                info = self._info = whole[0]
-                state.ours = State.SEND_RESPONSE
-                # (IDLE, Request) -> SEND_BODY -> (EndOfMessage) -> DONE: THEIR_TRANSITIONS, rule 1.
-                state.theirs = State.DONE
-                if not info.keep_alive:
-                    state.close_after_this()
-                return info.request, whole[1]
+                return self._took_whole(*whole)
         self._reader.receive_data(data)
         return None
 
@@ -191,15 +185,18 @@ class Connection:
         if state.theirs is not State.IDLE or state.ours is not State.IDLE:
             return None
         whole = self._reader.read_buffered_request()
-        if whole is None:
-            return None
-        info = self._info = whole[0]
+        return None if whole is None else self._took_whole(*whole)
+
+    def _took_whole(self, info: HeadInfo, body: bytes) -> tuple[Request, bytes]:
+        """Move the states as the events of a whole request would (both one-step reads)."""
+        self._info = info
+        state = self._state
         state.ours = State.SEND_RESPONSE
         # (IDLE, Request) -> SEND_BODY -> (EndOfMessage) -> DONE: THEIR_TRANSITIONS, rule 1.
         state.theirs = State.DONE
         if not info.keep_alive:
             state.close_after_this()
-        return info.request, whole[1]
+        return info.request, body
 
     def next_event(self) -> Event | Sentinel:
         """Return the next event from the buffer, `NEED_DATA` or `PAUSED`.

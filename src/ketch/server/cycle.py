@@ -235,8 +235,7 @@ class Cycle:
             if len(body) < SMALL_WRITE:
                 proto.write(head + body)
             else:
-                proto.write(head)
-                proto.write(body)
+                proto.write_pair(head, body)
         elif data:
             proto.write(conn.send(Data(data)))
         self.bytes_sent += len(data)

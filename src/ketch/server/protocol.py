@@ -129,12 +129,7 @@ class HTTPProtocol(asyncio.Protocol):
             # Between requests, a request that came whole in this read is served in one step.
             whole = self.conn.receive_request(data)
             if whole is not None:
-                cycle = self._new_cycle(whole[0])
-                if whole[1]:
-                    cycle.feed(whole[1])
-                cycle.feed_end()
-                if self.pending_start is cycle:
-                    self._start_handler()
+                self._serve_whole(*whole)
                 return
         else:
             self.conn.receive_data(data)
@@ -278,12 +273,7 @@ class HTTPProtocol(asyncio.Protocol):
                     # Pipelined requests: a whole one in the buffer is read in one step.
                     whole = conn.next_request()
                     if whole is not None:
-                        cycle = self._new_cycle(whole[0])
-                        if whole[1]:
-                            cycle.feed(whole[1])
-                        cycle.feed_end()
-                        if self.pending_start is not None:
-                            self._start_handler()
+                        self._serve_whole(*whole)
                         continue
                 elif cycle.buffered >= BODY_HIGH_WATER:
                     self._pause_reading()
@@ -326,6 +316,15 @@ class HTTPProtocol(asyncio.Protocol):
                     break
         finally:
             self.pumping = False
+
+    def _serve_whole(self, request: Request, body: bytes) -> None:
+        """Serve a request read whole in one step (`receive_request`, `next_request`)."""
+        cycle = self._new_cycle(request)
+        if body:
+            cycle.feed(body)
+        cycle.feed_end()
+        if self.pending_start is cycle:
+            self._start_handler()
 
     def _new_cycle(self, request: Request) -> Cycle:
         """Begin the exchange of `request`: its handler is started next (`pending_start`)."""

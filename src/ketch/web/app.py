@@ -248,15 +248,12 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         if subapp is self:
             raise ValueError("an application cannot be its own sub-application")
         resource = self.router.add_subapp_resource(prefix, subapp)
-        subapp._pre_freeze()
+        subapp._pre_frozen = True  # mounted once: its routes now carry this prefix
         self._subapps.append(subapp)
         self.on_startup.append(subapp._startup_hook)
         self.on_shutdown.append(subapp._shutdown_hook)
         self.on_cleanup.append(subapp._cleanup_hook)
         return resource
-
-    def _pre_freeze(self) -> None:
-        self._pre_frozen = True
 
     def freeze(self) -> None:
         """Fix routes, middlewares and signals: done when the application starts."""
@@ -265,19 +262,15 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._pre_frozen = True
         self._frozen = True
         self.router.freeze()
-        for signal in (self.on_response_prepare, self.on_startup, self.on_shutdown):
+        for signal in (
+            self.on_response_prepare,
+            self.on_startup,
+            self.on_shutdown,
+            self.on_cleanup,
+        ):
             signal.freeze()
-        self.on_cleanup.freeze()
         for subapp in self._subapps:
             subapp.freeze()
-
-    def _has_middlewares(self) -> bool:
-        return bool(self._middlewares) or any(app._has_middlewares() for app in self._subapps)
-
-    def _needs_prepare_signal(self) -> bool:
-        return bool(self.on_response_prepare) or any(
-            app._needs_prepare_signal() for app in self._subapps
-        )
 
     # ------------------------------------------------------------ lifecycle
 

@@ -6,8 +6,9 @@ is not itself a response object: raise it, do not return it.
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..http11.writers import reason_phrase
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -91,10 +92,7 @@ class HTTPException(Exception):
         content_type: str | None = None,
     ) -> None:
         if reason is None:
-            try:
-                reason = HTTPStatus(self.status_code).phrase
-            except ValueError:
-                reason = ""
+            reason = reason_phrase(self.status_code)
         if text is None and body is None and not self.empty_body:
             text = f"{self.status_code}: {reason}"
         super().__init__(f"{self.status_code}: {reason}")

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from ..http11 import split_target
+from ..http11.writers import reason_phrase
 from ..server.handler import ClientDisconnected
 from .exceptions import HTTPException, HTTPMethodNotAllowed, HTTPNotFound
 from .request import Request
@@ -73,16 +73,11 @@ class WebHandler:
                         f"the handler of {method} {request.path} returned {response!r}, "
                         "not a response"
                     )
-            except HTTPException as exc:
-                if exchange.response_started:
-                    raise
-                response = await self._error_response(request, exc)
             except (ClientDisconnected, asyncio.CancelledError):
                 raise
             except Exception as exc:
                 if exchange.response_started or exchange.disconnected:
                     raise  # the server closes the connection (and logs it)
-                self._log(request, exc)
                 response = await self._error_response(request, exc)
             try:
                 sending = response._send(request)
@@ -93,8 +88,6 @@ class WebHandler:
             except Exception as exc:  # a missing file, a failing on_response_prepare, ...
                 if exchange.response_started or exchange.disconnected:
                     raise  # a head the core refused: the server answers 500 (and logs it)
-                if not isinstance(exc, HTTPException):
-                    self._log(request, exc)
                 response = await self._error_response(request, exc)
                 sending = response._send(request)
                 if sending is not None:
@@ -117,9 +110,9 @@ class WebHandler:
                 handler = static_handler(match.resource)
             chain = handler
         elif match.status == 405:
-            chain = _raiser(HTTPMethodNotAllowed, match.allowed)
+            chain = _not_allowed(match.allowed)
         else:
-            chain = _raiser(HTTPNotFound, None)
+            chain = _not_found
         for app in reversed(apps):
             for middleware in reversed(app._middlewares):
                 chain = _bind(middleware, chain)
@@ -133,7 +126,13 @@ class WebHandler:
         )
 
     async def _error_response(self, request: Request, exc: BaseException) -> StreamResponse:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        """The answer to `exc`: its error page, else its own response (500, logged, if it is not
+        an `HTTPException`)."""
+        if isinstance(exc, HTTPException):
+            status = exc.status_code
+        else:
+            status = 500
+            self._log(request, exc)
         page = request.app.error_pages.get(status) or self.app.error_pages.get(status)
         if page is not None:
             try:
@@ -149,7 +148,7 @@ class WebHandler:
         if isinstance(exc, HTTPException):
             return Response(
                 status=exc.status_code,
-                reason=exc.reason if exc.reason != _phrase(exc.status_code) else None,
+                reason=exc.reason if exc.reason != reason_phrase(exc.status_code) else None,
                 text=exc.text,
                 body=exc.body,
                 headers=exc.headers or None,
@@ -158,18 +157,13 @@ class WebHandler:
         return Response(status=500, text="500: Internal Server Error")
 
 
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+async def _not_found(request: Request) -> StreamResponse:
+    raise HTTPNotFound()
 
 
-def _raiser(kind: type[HTTPException], allowed: Any) -> RequestHandler:
+def _not_allowed(allowed: frozenset[str]) -> RequestHandler:
     async def answer(request: Request) -> StreamResponse:
-        if kind is HTTPMethodNotAllowed:
-            raise HTTPMethodNotAllowed(request.method, allowed)
-        raise kind()
+        raise HTTPMethodNotAllowed(request.method, allowed)
 
     return answer
 

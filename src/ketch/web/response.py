@@ -14,10 +14,10 @@ import datetime
 import email.utils
 import json
 from collections.abc import Callable, Iterable, Mapping
-from http import HTTPStatus
 from http.cookies import Morsel, SimpleCookie
 from typing import TYPE_CHECKING, Any
 
+from ..http11.writers import reason_phrase
 from .exceptions import HTTPForbidden, HTTPNotFound
 from .multidict import CIMultiDict
 from .storage import Storage
@@ -108,10 +108,7 @@ class StreamResponse(Storage):
     def reason(self) -> str:
         if self._reason is not None:
             return self._reason
-        try:
-            return HTTPStatus(self._status).phrase
-        except ValueError:
-            return ""
+        return reason_phrase(self._status)
 
     @property
     def headers(self) -> CIMultiDict[str]:
@@ -295,15 +292,15 @@ class StreamResponse(Storage):
     def _head(self) -> list[tuple[bytes, bytes]]:
         """The response fields, as the exchange takes them."""
         headers = self._headers
-        if headers is None and self._length is None and self._cookies is None:
-            content_type = self._content_type
-            if content_type is None:
-                return []
-            encoded = _encoded.get(content_type)
-            return [(_CONTENT_TYPE, encoded or _encode_value(content_type))]
         if headers is None:
             content_type = self._content_type
-            pairs = [] if content_type is None else [(_CONTENT_TYPE, _encode_value(content_type))]
+            pairs = (
+                []
+                if content_type is None
+                else [(_CONTENT_TYPE, _encoded.get(content_type) or _encode_value(content_type))]
+            )
+            if self._length is None and self._cookies is None:
+                return pairs  # the common case: the content type alone
         else:
             pairs = [
                 (name.encode("latin-1"), value.encode("utf-8")) for name, value in headers.items()
@@ -364,19 +361,20 @@ class StreamResponse(Storage):
         if self._exchange is None:
             return self._prepare_and_end(request)
         if not self._eof_sent:
-            self.write_eof_now()
+            self._finish_prepared(b"")
         return None
 
-    async def _prepare_and_end(self, request: Request) -> None:
-        await self.prepare(request)
-        await self.write_eof()
-
-    def write_eof_now(self) -> None:
+    def _finish_prepared(self, rest: bytes) -> None:
+        """Complete a response its handler prepared but did not end, with `rest` as last bytes."""
         exchange = self._exchange
         assert exchange is not None
         self._eof_sent = True
         if not exchange.response_complete and not exchange.disconnected:
-            exchange.finish()
+            exchange.finish(rest)
+
+    async def _prepare_and_end(self, request: Request) -> None:
+        await self.prepare(request)
+        await self.write_eof()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._status} {self.reason}>"
@@ -516,13 +514,9 @@ class Response(StreamResponse):
             self._eof_sent = True
             self._exchange.finish(self._body)
 
-    def write_eof_now(self) -> None:
+    def _finish_prepared(self, rest: bytes) -> None:
         # Prepared by the handler (the head declared the body's length): the body completes it.
-        exchange = self._exchange
-        assert exchange is not None
-        self._eof_sent = True
-        if not exchange.response_complete and not exchange.disconnected:
-            exchange.finish(self._body)
+        super()._finish_prepared(self._body)
 
     async def prepare(self, request: Request) -> None:
         if self._exchange is not None:

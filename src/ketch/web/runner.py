@@ -140,11 +140,9 @@ class TCPSite(BaseSite):
         super().__init__(runner, **kwargs)
         self._settings.update(
             host=host or "0.0.0.0",
-            port=8443 if port is None and kwargs.get("ssl_context") else port or 8080,
+            port=port if port is not None else 8443 if kwargs.get("ssl_context") else 8080,
             reuse_port=bool(reuse_port),
         )
-        if port == 0:
-            self._settings["port"] = 0
 
 
 class UnixSite(BaseSite):
