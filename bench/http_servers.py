@@ -52,6 +52,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
+COMPILED_BUILD = ROOT / "build" / "compiled"  # scripts/build-compiled puts the mypyc build here
 HOST = "127.0.0.1"
 
 HELLO = b"Hello, world!"
@@ -76,31 +77,29 @@ class Server:
     modules: tuple[str, ...] = ()  # importable modules the server needs
     pip: tuple[str, ...] = ()  # what ``--install`` pip-installs when one of them is missing
     dists: tuple[str, ...] = ()  # distributions whose versions go in the report
+    compiled: bool = False  # runs ketch's mypyc build (scripts/build-compiled), as pip installs it
+
+
+KETCH_NATIVE_APP = "bench.apps.native_app:app"
+
+
+def _ketch(name: str, app: str, what: str, *, compiled: bool) -> Server:
+    build = "compiled, as `pip install .` builds it" if compiled else "interpreted sources"
+    return Server(
+        name=name,
+        argv=("{bin}/ketch", app, "--host", "{host}", "--port", "{port}", "--no-access-log"),
+        description=f"ketch, {what} (`ketch {app} --no-access-log`), {build}",
+        modules=("ketch",),
+        dists=("ketch",),
+        compiled=compiled,
+    )
 
 
 SERVER_LIST: tuple[Server, ...] = (
-    Server(
-        name="ketch",
-        argv=("{bin}/ketch", ASGI_APP, "--host", "{host}", "--port", "{port}", "--no-access-log"),
-        description="ketch, ASGI (`ketch bench.apps.asgi_app:app --no-access-log`)",
-        modules=("ketch",),
-        dists=("ketch",),
-    ),
-    Server(
-        name="ketch-native",
-        argv=(
-            "{bin}/ketch",
-            "bench.apps.native_app:app",
-            "--host",
-            "{host}",
-            "--port",
-            "{port}",
-            "--no-access-log",
-        ),
-        description="ketch, native API (`ketch bench.apps.native_app:app --no-access-log`)",
-        modules=("ketch",),
-        dists=("ketch",),
-    ),
+    _ketch("ketch", ASGI_APP, "ASGI", compiled=True),
+    _ketch("ketch-native", KETCH_NATIVE_APP, "native API", compiled=True),
+    _ketch("ketch-py", ASGI_APP, "ASGI", compiled=False),
+    _ketch("ketch-native-py", KETCH_NATIVE_APP, "native API", compiled=False),
     Server(
         name="uvicorn",
         argv=(
@@ -579,11 +578,16 @@ def start_server(
         "port": str(port),
     }
     argv = [part.format(**values) for part in server.argv]
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    if server.compiled:
+        env["PYTHONPATH"] = str(COMPILED_BUILD)
     with log_path.open("wb") as out:
         try:
             proc = subprocess.Popen(
                 pin_prefix(opts.server_cpu) + argv,
                 cwd=ROOT,
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -613,6 +617,9 @@ def start_server(
     except (OSError, ValueError, IndexError, StartError) as exc:
         stop_server(proc)
         raise StartError(f"the app answered wrongly: {exc}\n{_tail(log_path)}") from exc
+    if server.compiled and ", compiled)" not in log_path.read_text(errors="replace"):
+        stop_server(proc)
+        raise StartError(f"not running the compiled build:\n{_tail(log_path)}")
     return proc
 
 
@@ -1058,6 +1065,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             log(f"{name}: unavailable ({unavailable[name]})")
 
+    if any(SERVERS[n].compiled for n in servers if n not in unavailable):
+        log("building ketch with mypyc (scripts/build-compiled)")
+        built = subprocess.run([str(ROOT / "scripts" / "build-compiled")], check=False)
+        if built.returncode != 0:
+            for name in servers:
+                if SERVERS[name].compiled:
+                    unavailable[name] = "scripts/build-compiled failed"
     dists = [d for n in servers for d in SERVERS[n].dists]
     started = dt.datetime.now(dt.UTC)
     stamp = started.strftime("%Y-%m-%d-%H%M%S")

@@ -13,6 +13,7 @@ from dataclasses import MISSING, Field
 from typing import Any, Literal
 
 from . import __version__
+from ._compiled import is_compiled
 from .api import Server
 from .app_loading import AppLoadError, import_app
 from .errors import KetchError
@@ -53,6 +54,10 @@ def _env_default(f: Field[Any], convert: Any, is_flag: bool) -> Any:
         ) from None
 
 
+def _build() -> str:
+    return "compiled" if is_compiled() else "interpreted"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one option per `Config` setting."""
     parser = argparse.ArgumentParser(
@@ -61,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(module:attribute).  Every option can also be set as KETCH_<OPTION> in the environment.",
     )
     parser.add_argument("app", nargs="?", help="the application, as module:attribute")
-    parser.add_argument("--version", action="version", version=f"ketch {__version__}")
+    parser.add_argument("--version", action="version", version=f"ketch {__version__} ({_build()})")
     for f in setting_fields():
         convert, choices, is_flag = _option_type(f)
         flag = "--" + f.name.replace("_", "-")
@@ -136,7 +141,12 @@ def _serve(app: Any, app_path: str, config: Config) -> int:
         loop_name = type(asyncio.get_running_loop()).__module__.split(".")[0]
         for url in server.urls:
             error_log.info(
-                "ketch %s serving %s on %s (loop: %s)", __version__, app_path, url, loop_name
+                "ketch %s serving %s on %s (loop: %s, %s)",
+                __version__,
+                app_path,
+                url,
+                loop_name,
+                _build(),
             )
         try:
             assert server._stopping is not None

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 import ketch
+from ketch._compiled import is_compiled
 from ketch.server.config import Config
 from tests.support import KetchProcess, run_ketch
 
@@ -40,10 +41,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_version() -> None:
+def test_version_names_the_build() -> None:
     result = run_ketch("--version")
     assert result.returncode == 0
-    assert result.stdout.strip() == f"ketch {ketch.__version__}"
+    build = "compiled" if is_compiled() else "interpreted"
+    assert result.stdout.strip() == f"ketch {ketch.__version__} ({build})"
 
 
 def test_python_dash_m_ketch_version() -> None:
@@ -55,7 +57,7 @@ def test_python_dash_m_ketch_version() -> None:
         check=False,
     )
     assert result.returncode == 0
-    assert result.stdout.strip() == f"ketch {ketch.__version__}"
+    assert result.stdout.strip().startswith(f"ketch {ketch.__version__} (")
 
 
 def test_help_lists_every_setting() -> None:
@@ -245,13 +247,14 @@ def test_factory_flag_calls_the_factory() -> None:
         assert process.stop() == 0
 
 
-def test_banner_names_the_app_the_url_and_the_loop() -> None:
+def test_banner_names_the_app_the_url_the_loop_and_the_build() -> None:
     with KetchProcess("tests.support.apps:hello", "--port", "0", "--loop", "asyncio") as process:
         url = process.wait_serving()
         assert httpx.get(url + "/").status_code == 200
     (banner,) = [line for line in process.stderr if "serving" in line]
     assert f"ketch {ketch.__version__} serving tests.support.apps:hello on {url}" in banner
-    assert "(loop: asyncio)" in banner
+    build = "compiled" if is_compiled() else "interpreted"
+    assert f"(loop: asyncio, {build})" in banner
 
 
 def test_sigterm_right_after_the_banner_is_a_graceful_stop() -> None:

@@ -160,6 +160,32 @@ async def test_graceful_timeout_cancels_the_never_ending_handler() -> None:
 
 
 @async_test()
+async def test_a_cancelled_handler_finishes_its_cleanup_before_shutdown_returns() -> None:
+    cleaned: list[str] = []
+    in_handler = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        in_handler.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.sleep(0.05)  # cleanup that itself waits: closing a pool, a file
+            cleaned.append("done")
+
+    async with (
+        serving(app, timeout_graceful_shutdown=0.1) as (server, task),
+        await RawClient.connect(server.port) as client,
+    ):
+        await client.send(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        await in_handler.wait()
+        server.request_shutdown()
+        await task
+        assert cleaned == ["done"]
+
+
+@async_test()
 async def test_forced_shutdown_during_the_drain_skips_the_rest_of_the_grace_period() -> None:
     app = SlowApp()
     async with (

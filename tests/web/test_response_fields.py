@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import MutableMapping
 
 import pytest
 
@@ -157,6 +158,43 @@ def test_responses_are_mappings_for_middleware_data() -> None:
     assert response != web.Response()
     assert hash(response) == id(response)
     assert repr(response) == "<Response 200 OK>"
+
+
+def test_the_mapping_has_every_mutable_mapping_method() -> None:
+    response = web.StreamResponse()
+    assert isinstance(response, MutableMapping)
+    assert response.get("x") is None
+    assert response.get("x", 5) == 5
+    assert "x" not in response
+    response.update({"a": 1}, b=2)
+    response.update([("c", 3)])
+    assert response.setdefault("a", 9) == 1
+    assert response.setdefault("d", 4) == 4
+    assert list(response.keys()) == ["a", "b", "c", "d"]
+    assert list(response.values()) == [1, 2, 3, 4]
+    assert dict(response.items()) == {"a": 1, "b": 2, "c": 3, "d": 4}
+    assert response.pop("a") == 1
+    assert response.pop("a", None) is None
+    with pytest.raises(KeyError):
+        response.pop("a")
+    assert response.popitem() == ("d", 4)
+    response.clear()
+    assert len(response) == 0
+    web.Response().clear()  # nothing stored yet
+
+
+def test_response_classes_are_told_apart() -> None:
+    # In the compiled build these are extension classes; a shared ABC cache once made
+    # issubclass(Response, FileResponse) true.
+    classes = [web.StreamResponse, web.Response, web.FileResponse]
+    for first in classes:
+        for second in classes:
+            expected = first is second or second is web.StreamResponse
+            assert issubclass(first, second) is expected, (first, second)
+    assert not isinstance(web.Response(), web.FileResponse)
+    assert issubclass(web.Response, MutableMapping)
+    assert issubclass(web.Request, MutableMapping)
+    assert not issubclass(web.Request, web.StreamResponse)
 
 
 def test_cookies_serialize_every_attribute() -> None:

@@ -17,7 +17,7 @@ Theory of operation (reading):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._abnf import FIELD_VALUE_CHARS, TOKEN_CHARS
 from .errors import LocalProtocolError, RemoteProtocolError
@@ -167,7 +167,7 @@ _out_lines: dict[tuple[bytes, bytes], tuple[bytes, int]] = {}
 _FIELD_LINE_CHARS = FIELD_VALUE_CHARS + b"\r\n"
 
 
-def outgoing_kind(name: bytes) -> int:
+def outgoing_kind(name: Any) -> int:
     """Return what a field name we send means to framing (``OUT_*``), validating it once.
 
     Raises:
@@ -211,7 +211,10 @@ def prepare_outgoing(
     coding: bytes | None = None
     close = has_date = has_server = False
     lines = []
-    for pair in headers:
+    # Any: apps hand over lists, str or int values; they must reach _check_line's error, not a
+    # TypeError from compiled code's type checks.
+    pairs: list[Any] = headers
+    for pair in pairs:
         try:
             known = _out_lines.get(pair)
         except TypeError:  # a list, say: checked, never cached
@@ -235,7 +238,7 @@ def prepare_outgoing(
     return b"".join(lines), length, coding, close, has_date, has_server
 
 
-def _check_line(pair: tuple[bytes, bytes]) -> tuple[bytes, int]:
+def _check_line(pair: Any) -> tuple[bytes, int]:
     try:
         name, value = pair
         line = b"%s: %s\r\n" % (name, value)

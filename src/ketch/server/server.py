@@ -36,6 +36,9 @@ __all__ = ["Server", "install_loop"]
 
 error_log = logging.getLogger("ketch.error")
 
+CANCEL_WAIT = 1.0
+"""Seconds a handler cancelled at the end of the grace period gets to finish its cleanup."""
+
 
 def install_loop(kind: str) -> None:
     """Make `kind` ("auto", "asyncio", "uvloop") the event loop policy for ``asyncio.run``."""
@@ -194,17 +197,22 @@ class Server:
                         await state.idle.wait()
                         state.idle.clear()
         state.draining_hard = True
+        cancelled: list[asyncio.Task[None]] = []
         for proto in list(state.connections):
             cycle = proto.cycle
             if cycle is not None:
                 cycle.lose()
                 if cycle.task is not None:
                     cycle.task.cancel()  # the grace period is over for this handler too
+                    cancelled.append(cycle.task)
             if proto.transport is not None:
                 proto.transport.abort()
-        # Let the aborted connections' callbacks and the cancelled handlers run.
+        # Let the aborted connections' callbacks run, and the cancelled handlers their cleanup
+        # (a handler that ignores the cancellation gets CANCEL_WAIT seconds, not forever).
         for _ in range(3):
             await asyncio.sleep(0)
+        if cancelled:
+            await asyncio.wait(cancelled, timeout=CANCEL_WAIT)
         state.sweeper.stop()
         for family, address in self._described:
             if family == socket.AF_UNIX and isinstance(address, str) and address:

@@ -20,7 +20,7 @@ from ..http11.writers import reason_phrase
 from ..server.handler import ClientDisconnected
 from .exceptions import HTTPException, HTTPMethodNotAllowed, HTTPNotFound
 from .request import Request
-from .response import Response, StreamResponse
+from .response import Response, StreamResponse, send_returned
 from .routing import StaticResource
 from .static_routes import static_handler
 
@@ -80,7 +80,7 @@ class WebHandler:
                     raise  # the server closes the connection (and logs it)
                 response = await self._error_response(request, exc)
             try:
-                sending = response._send(request)
+                sending = send_returned(response, request)
                 if sending is not None:
                     await sending
             except (ClientDisconnected, asyncio.CancelledError):
@@ -89,7 +89,7 @@ class WebHandler:
                 if exchange.response_started or exchange.disconnected:
                     raise  # a head the core refused: the server answers 500 (and logs it)
                 response = await self._error_response(request, exc)
-                sending = response._send(request)
+                sending = send_returned(response, request)
                 if sending is not None:
                     await sending
         finally:

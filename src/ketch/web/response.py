@@ -15,8 +15,9 @@ import email.utils
 import json
 from collections.abc import Callable, Iterable, Mapping
 from http.cookies import Morsel, SimpleCookie
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
+from .._compiled import mypyc_attr
 from ..http11.writers import reason_phrase
 from .exceptions import HTTPForbidden, HTTPNotFound
 from .multidict import CIMultiDict
@@ -63,6 +64,7 @@ json_dumps: Callable[[Any], str | bytes] = _default_dumps()
 """`json_response`'s default ``dumps``: ``orjson.dumps`` when installed, else ``json.dumps``."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class StreamResponse(Storage):
     """A response whose body the handler writes: `prepare`, then `write`, then `write_eof`.
 
@@ -380,6 +382,7 @@ class StreamResponse(Storage):
         return f"<{type(self).__name__} {self._status} {self.reason}>"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Response(StreamResponse):
     """A response with its whole body: ``web.Response(text="Hello!\\n")``.
 
@@ -562,6 +565,7 @@ def json_response(
     )
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class FileResponse(StreamResponse):
     """A file from disk: conditional requests (ETag, Last-Modified), Range and sendfile.
 
@@ -614,3 +618,24 @@ class FileResponse(StreamResponse):
 
     async def prepare(self, request: Request) -> None:
         await self._send_file(request)
+
+
+_OWN_CLASSES: Final[tuple[type[StreamResponse], ...]] = (FileResponse, Response, StreamResponse)
+_sends_directly: dict[type[StreamResponse], bool] = {}
+
+
+def send_returned(response: StreamResponse, request: Request) -> Any:
+    """Complete a response its handler returned; may return an awaitable.
+
+    ketch's own classes skip ``prepare``/``write_eof`` when they can (a `Response` leaves in one
+    write).  A subclass that overrides either gets them called, as aiohttp calls them.
+    """
+    cls = type(response)
+    direct = _sends_directly.get(cls)
+    if direct is None:
+        own = next(base for base in _OWN_CLASSES if issubclass(cls, base))
+        direct = cls.prepare is own.prepare and cls.write_eof is own.write_eof
+        _sends_directly[cls] = direct
+    if direct or response._exchange is not None:
+        return response._send(request)
+    return response._prepare_and_end(request)

@@ -33,13 +33,26 @@ import base64
 import hashlib
 import keyword
 import re
+import sys
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    Sequence,
+    ValuesView,
+)
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, overload
 from urllib.parse import quote, unquote
+
+from .._compiled import mypyc_attr
 
 if TYPE_CHECKING:
     import os
@@ -327,6 +340,7 @@ class Match:
 _NOT_FOUND: Final = Match(404, None, None, _EMPTY, frozenset(), (), None)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class AbstractRoute:
     """One (method, handler) pair on a resource.
 
@@ -371,12 +385,14 @@ class AbstractRoute:
         return f"<{type(self).__name__} {self.method} {self.resource!r} -> {self.handler!r}>"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class ResourceRoute(AbstractRoute):
     """A route registered on a resource."""
 
     __slots__ = ()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class AbstractResource:
     """A path (or prefix) with routes.
 
@@ -421,6 +437,7 @@ class AbstractResource:
         return f"<{type(self).__name__}{name} {self.canonical}>"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Resource(AbstractResource):
     """A resource whose routes are added one method at a time."""
 
@@ -451,6 +468,7 @@ class Resource(AbstractResource):
         return route
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class PlainResource(Resource):
     """A path without parameters, matched by one dict lookup."""
 
@@ -468,6 +486,7 @@ class PlainResource(Resource):
         return quote(self._url_prefix + self._path, safe="/%")
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class DynamicResource(Resource):
     """A path with parameters: ``/users/{id}``, ``/v{n:\\d+}``, ``/files/{name}.{ext}``."""
 
@@ -529,6 +548,7 @@ class DynamicResource(Resource):
         return "".join(out)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class PrefixResource(AbstractResource):
     """A resource matching every path under a literal prefix."""
 
@@ -541,6 +561,7 @@ class PrefixResource(AbstractResource):
         return self._url_prefix + self._prefix
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class StaticResource(PrefixResource):
     """Files under `directory`, served at ``prefix/<filename>``.
 
@@ -610,6 +631,7 @@ class StaticResource(PrefixResource):
         return f"{url}?{self.VERSION_KEY}={digest}"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class PrefixedSubAppResource(PrefixResource):
     """A sub-application mounted at a prefix; ``app.router`` must be a `UrlDispatcher`."""
 
@@ -674,8 +696,13 @@ class _Edge:
         self.target: Any = None
 
 
-class UrlDispatcher(Mapping[str, AbstractResource]):
-    """The router (``app.router``): a read-only mapping of route names to resources."""
+@mypyc_attr(allow_interpreted_subclasses=True)
+class UrlDispatcher:
+    """The router (``app.router``): a read-only mapping of route names to resources.
+
+    A `Mapping` by registration, its methods written out: an ABC base would make this compiled
+    class share the ABC's cache (``isinstance({}, UrlDispatcher)`` would be true).
+    """
 
     def __init__(self) -> None:
         self._resources: list[AbstractResource] = []
@@ -699,6 +726,18 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
 
     def __contains__(self, name: object) -> bool:
         return name in self._named
+
+    def get(self, name: str, default: AbstractResource | None = None) -> AbstractResource | None:
+        return self._named.get(name, default)
+
+    def keys(self) -> KeysView[str]:
+        return self._named.keys()
+
+    def values(self) -> ValuesView[AbstractResource]:
+        return self._named.values()
+
+    def items(self) -> ItemsView[str, AbstractResource]:
+        return self._named.items()
 
     def named_resources(self) -> Mapping[str, AbstractResource]:
         """A read-only view of the named resources."""
@@ -1129,6 +1168,7 @@ class UrlDispatcher(Mapping[str, AbstractResource]):
 # -- route definitions (aiohttp.web_routedef) -------------------------------------------------
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class AbstractRouteDef:
     """Something `UrlDispatcher.add_routes` can register."""
 
@@ -1139,6 +1179,7 @@ class AbstractRouteDef:
         raise NotImplementedError
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class RouteDef(AbstractRouteDef):
     """``router.add_<method>(path, handler, **kwargs)``, deferred."""
@@ -1154,6 +1195,7 @@ class RouteDef(AbstractRouteDef):
         return [router.add_route(self.method, self.path, self.handler, **self.kwargs)]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class StaticDef(AbstractRouteDef):
     """``router.add_static(prefix, path, **kwargs)``, deferred."""
@@ -1221,8 +1263,12 @@ def static(prefix: str, path: str | os.PathLike[str], **kwargs: Any) -> StaticDe
 _Decorated = Any  # a handler function or a view class, returned unchanged
 
 
-class RouteTableDef(Sequence[AbstractRouteDef]):
-    """A list of route definitions filled by decorators: ``@routes.get("/")``."""
+@mypyc_attr(allow_interpreted_subclasses=True)
+class RouteTableDef:
+    """A list of route definitions filled by decorators: ``@routes.get("/")``.
+
+    A `Sequence` by registration, its methods written out (see `UrlDispatcher`).
+    """
 
     def __init__(self) -> None:
         self._items: list[AbstractRouteDef] = []
@@ -1236,6 +1282,21 @@ class RouteTableDef(Sequence[AbstractRouteDef]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def __iter__(self) -> Iterator[AbstractRouteDef]:
+        return iter(self._items)
+
+    def __reversed__(self) -> Iterator[AbstractRouteDef]:
+        return reversed(self._items)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._items
+
+    def index(self, item: AbstractRouteDef, start: int = 0, stop: int = sys.maxsize) -> int:
+        return self._items.index(item, start, stop)
+
+    def count(self, item: AbstractRouteDef) -> int:
+        return self._items.count(item)
 
     def __repr__(self) -> str:
         return f"<RouteTableDef count={len(self._items)}>"
@@ -1284,3 +1345,7 @@ class RouteTableDef(Sequence[AbstractRouteDef]):
     def static(self, prefix: str, path: str | os.PathLike[str], **kwargs: Any) -> None:
         """Add a static-files definition."""
         self._items.append(StaticDef(prefix, path, kwargs))
+
+
+Mapping.register(UrlDispatcher)
+Sequence.register(RouteTableDef)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import ItemsView, Iterator, KeysView, MutableMapping, ValuesView
 from typing import Any
 
 __all__ = ["Storage"]
 
+_MISSING: Any = object()
 
-class Storage(MutableMapping[str, Any]):
+
+class Storage:
     """Per-object data (``request["user"] = ...``), kept in a dict made on first write.
 
-    Objects compare and hash by identity and are always true, whatever they hold.
+    A `MutableMapping` (registered as one, ``isinstance`` says so) with every method of one, written
+    out rather than inherited: an ABC base would make the compiled response classes share one ABC
+    cache, and ``issubclass`` among them would answer wrongly.  Objects compare and hash by identity
+    and are always true, whatever they hold.
     """
 
     _state: dict[str, Any] | None = None
@@ -36,6 +41,9 @@ class Storage(MutableMapping[str, Any]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._state or ())
 
+    def __contains__(self, key: object) -> bool:
+        return bool(self._state) and key in self._storage()
+
     def __eq__(self, other: object) -> bool:
         return self is other
 
@@ -44,3 +52,36 @@ class Storage(MutableMapping[str, Any]):
 
     def __bool__(self) -> bool:
         return True
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._state.get(key, default) if self._state else default
+
+    def keys(self) -> KeysView[str]:
+        return self._storage().keys()
+
+    def values(self) -> ValuesView[Any]:
+        return self._storage().values()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self._storage().items()
+
+    def pop(self, key: str, default: Any = _MISSING) -> Any:
+        if default is _MISSING:
+            return self._storage().pop(key)
+        return self._storage().pop(key, default)
+
+    def popitem(self) -> tuple[str, Any]:
+        return self._storage().popitem()
+
+    def clear(self) -> None:
+        if self._state:
+            self._state.clear()
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        return self._storage().setdefault(key, default)
+
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:
+        self._storage().update(other, **kwargs)
+
+
+MutableMapping.register(Storage)
