@@ -36,8 +36,11 @@ COMPILED = [
     "src/ketch/server/timeouts.py",
     "src/ketch/asgi/http.py",
     "src/ketch/web/handler.py",
+    "src/ketch/web/request.py",
     "src/ketch/web/response.py",
     "src/ketch/web/routing.py",
+    "src/ketch/web/storage.py",
+    "src/ketch/web/streams.py",
 ]
 
 # The setup.py commands that build extension modules; metadata-only runs skip mypyc (it is slow).

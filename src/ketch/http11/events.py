@@ -12,7 +12,7 @@ header lines.  Treat them as read-only; the core never mutates an event after cr
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from typing import ClassVar
 
 from .errors import LocalProtocolError
 
@@ -47,8 +47,26 @@ NEED_DATA = Sentinel.NEED_DATA
 PAUSED = Sentinel.PAUSED
 
 
-@dataclass(slots=True, kw_only=True)
-class Request:
+class _Event:
+    """Equality and repr by fields, as dataclasses have, without dataclasses' generated
+    ``__init__``: a compiled build would run that one interpreted, on every request."""
+
+    __slots__ = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self._fields)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value: unhashable
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({values})"
+
+
+class Request(_Event):
     """A request head.
 
     Attributes:
@@ -59,20 +77,35 @@ class Request:
         headers: the header fields as received.
     """
 
-    method: bytes
-    target: bytes
-    http_version: bytes = b"1.1"
-    headers: Headers = field(default_factory=list)
+    __slots__ = ("headers", "http_version", "method", "target")
+    _fields = ("method", "target", "http_version", "headers")
+
+    def __init__(
+        self,
+        *,
+        method: bytes,
+        target: bytes,
+        http_version: bytes = b"1.1",
+        headers: Headers | None = None,
+    ) -> None:
+        self.method = method
+        self.target = target
+        self.http_version = http_version
+        self.headers: Headers = [] if headers is None else headers
 
 
-@dataclass(slots=True, kw_only=True)
-class _ResponseBase:
-    status_code: int
-    headers: Headers = field(default_factory=list)
-    reason: bytes = b""
+class _ResponseBase(_Event):
+    __slots__ = ("headers", "reason", "status_code")
+    _fields = ("status_code", "headers", "reason")
+
+    def __init__(
+        self, *, status_code: int, headers: Headers | None = None, reason: bytes = b""
+    ) -> None:
+        self.status_code = status_code
+        self.headers: Headers = [] if headers is None else headers
+        self.reason = reason
 
 
-@dataclass(slots=True, kw_only=True)
 class InformationalResponse(_ResponseBase):
     """A 1xx response: 100 Continue, 101 Switching Protocols, 103 Early Hints.
 
@@ -85,12 +118,16 @@ class InformationalResponse(_ResponseBase):
         LocalProtocolError: the status code is not 1xx.
     """
 
-    def __post_init__(self) -> None:
-        if not 100 <= self.status_code < 200:
-            raise LocalProtocolError(f"informational status must be 1xx, not {self.status_code}")
+    __slots__ = ()
+
+    def __init__(
+        self, *, status_code: int, headers: Headers | None = None, reason: bytes = b""
+    ) -> None:
+        if not 100 <= status_code < 200:
+            raise LocalProtocolError(f"informational status must be 1xx, not {status_code}")
+        super().__init__(status_code=status_code, headers=headers, reason=reason)
 
 
-@dataclass(slots=True, kw_only=True)
 class Response(_ResponseBase):
     """A final response head (200-999).
 
@@ -104,28 +141,40 @@ class Response(_ResponseBase):
         LocalProtocolError: the status code is not in 200-999.
     """
 
-    def __post_init__(self) -> None:
-        if not 200 <= self.status_code < 1000:
-            raise LocalProtocolError(f"final status must be 200-999, not {self.status_code}")
+    __slots__ = ()
+
+    def __init__(
+        self, *, status_code: int, headers: Headers | None = None, reason: bytes = b""
+    ) -> None:
+        if not 200 <= status_code < 1000:
+            raise LocalProtocolError(f"final status must be 200-999, not {status_code}")
+        super().__init__(status_code=status_code, headers=headers, reason=reason)
 
 
-@dataclass(slots=True)
-class Data:
+class Data(_Event):
     """A piece of message content (never a whole body unless it was small)."""
 
-    data: bytes
+    __slots__ = ("data",)
+    _fields = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
 
 
-@dataclass(slots=True, kw_only=True)
-class EndOfMessage:
+class EndOfMessage(_Event):
     """The end of a message, with the trailer fields of a chunked body (else empty)."""
 
-    headers: Headers = field(default_factory=list)
+    __slots__ = ("headers",)
+    _fields = ("headers",)
+
+    def __init__(self, *, headers: Headers | None = None) -> None:
+        self.headers: Headers = [] if headers is None else headers
 
 
-@dataclass(slots=True)
-class ConnectionClosed:
+class ConnectionClosed(_Event):
     """The peer closed its sending side (EOF) at a message boundary."""
+
+    __slots__ = ()
 
 
 Event = Request | InformationalResponse | Response | Data | EndOfMessage | ConnectionClosed

@@ -16,7 +16,6 @@ own bounded caches of request lines and field lines).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ._abnf import HOST_RE, SCHEME_RE, TARGET_CHARS, TOKEN_CHARS, VERSION_RE
@@ -54,7 +53,6 @@ _head_cache: dict[
 _MAX_LENGTH_DIGITS = 18  # 10**18 - 1 bytes is far past any body; more digits is an overflow attempt
 
 
-@dataclass(slots=True)
 class HeadInfo:
     """What the head says about the rest of the exchange.
 
@@ -67,11 +65,29 @@ class HeadInfo:
             CONNECT); the bytes after it may belong to another protocol.
     """
 
-    request: Request
-    body_length: int
-    keep_alive: bool
-    expect_continue: bool
-    switch: bool
+    __slots__ = ("body_length", "expect_continue", "keep_alive", "request", "switch")
+
+    # A plain __init__, not a dataclass's: the compiled build would run that one interpreted.
+    def __init__(
+        self,
+        request: Request,
+        body_length: int,
+        keep_alive: bool,
+        expect_continue: bool,
+        switch: bool,
+    ) -> None:
+        self.request = request
+        self.body_length = body_length
+        self.keep_alive = keep_alive
+        self.expect_continue = expect_continue
+        self.switch = switch
+
+    def __repr__(self) -> str:
+        return (
+            f"HeadInfo(request={self.request!r}, body_length={self.body_length!r}, "
+            f"keep_alive={self.keep_alive!r}, expect_continue={self.expect_continue!r}, "
+            f"switch={self.switch!r})"
+        )
 
 
 def parse_request_head(head: bytes, limits: Limits) -> HeadInfo:

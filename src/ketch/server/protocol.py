@@ -63,8 +63,12 @@ LINGER_BYTES = 1024 * 1024  # ... and how much of it
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 
 
-class HTTPProtocol(asyncio.Protocol):
-    """The server side of one connection."""
+class HTTPProtocol:
+    """The server side of one connection: an `asyncio.Protocol` by its methods.
+
+    Not a subclass of `asyncio.Protocol` (the loop only calls the methods), so that the compiled
+    build makes it a native class: its attributes are struct fields, not dictionary entries.
+    """
 
     def __init__(self, state: ServerState) -> None:
         self.state = state

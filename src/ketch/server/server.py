@@ -20,7 +20,7 @@ import logging
 import os
 import signal
 import socket
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from .config import Config
 from .listeners import bind_sockets, describe
@@ -121,7 +121,7 @@ class Server:
         try:
             for sock in self._sockets:
                 listener = await loop.create_server(
-                    lambda: HTTPProtocol(state),
+                    lambda: cast("asyncio.Protocol", HTTPProtocol(state)),
                     sock=sock,
                     ssl=context,
                     backlog=self.config.backlog,

@@ -16,23 +16,21 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, unquote
 
+from .._compiled import mypyc_attr
 from .exceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
 from .forms import FileField, FormError, parse_content_type, parse_multipart, parse_urlencoded
 from .multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 from .storage import Storage
+from .streams import BodyStream, once
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Mapping
+    from collections.abc import Callable, Mapping
 
     from ..server.handler import Exchange
     from .app import Application
     from .response import StreamResponse
 
 __all__ = ["BodyStream", "HttpVersion", "Request"]
-
-
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data
 
 
 class HttpVersion(NamedTuple):
@@ -46,112 +44,7 @@ _EMPTY_QUERY: MultiDictProxy[str] = MultiDictProxy(MultiDict())
 _NO_COOKIES: Mapping[str, str] = MappingProxyType({})
 
 
-class BodyStream:
-    """The request body as an async byte stream (aiohttp's ``request.content``).
-
-    Reads take what the connection buffered; while nothing is buffered they wait, and the
-    connection reads from the socket only as fast as this stream is read.
-    """
-
-    def __init__(self, exchange: Exchange) -> None:
-        self._exchange = exchange
-        self._buffer = b""
-        self._eof = False
-        self.total_bytes = 0
-
-    async def _fill(self) -> bool:
-        """Add the next body piece to the buffer; False at the end of the body."""
-        if self._eof:
-            return False
-        data = await self._exchange.read()
-        if not data:
-            self._eof = True
-            return False
-        self.total_bytes += len(data)
-        self._buffer = self._buffer + data if self._buffer else data
-        return True
-
-    def at_eof(self) -> bool:
-        """The whole body was read (and nothing is left in the buffer)."""
-        return not self._buffer and (self._eof or self._exchange.body_complete)
-
-    is_eof = at_eof
-
-    async def readany(self) -> bytes:
-        """The next available bytes (``b""`` at the end)."""
-        if not self._buffer and not await self._fill():
-            return b""
-        data, self._buffer = self._buffer, b""
-        return data
-
-    async def read(self, n: int = -1) -> bytes:
-        """Up to `n` bytes (at least one unless at the end); the whole rest when ``n < 0``."""
-        if n < 0:
-            chunks = [self._buffer] if self._buffer else []
-            self._buffer = b""
-            while await self._fill():
-                chunks.append(self._buffer)
-                self._buffer = b""
-            return b"".join(chunks)
-        if not n:
-            return b""
-        if not self._buffer and not await self._fill():
-            return b""
-        data, self._buffer = self._buffer[:n], self._buffer[n:]
-        return data
-
-    async def readexactly(self, n: int) -> bytes:
-        """Exactly `n` bytes; ``asyncio.IncompleteReadError`` if the body ends first."""
-        import asyncio
-
-        while len(self._buffer) < n:
-            if not await self._fill():
-                partial, self._buffer = self._buffer, b""
-                raise asyncio.IncompleteReadError(partial, n)
-        data, self._buffer = self._buffer[:n], self._buffer[n:]
-        return data
-
-    async def readuntil(self, separator: bytes = b"\n") -> bytes:
-        """Bytes up to and including `separator`, or the rest of the body if it never comes."""
-        start = 0
-        while True:
-            found = self._buffer.find(separator, start)
-            if found >= 0:
-                end = found + len(separator)
-                data, self._buffer = self._buffer[:end], self._buffer[end:]
-                return data
-            start = max(0, len(self._buffer) - len(separator) + 1)
-            if not await self._fill():
-                data, self._buffer = self._buffer, b""
-                return data
-
-    async def readline(self) -> bytes:
-        """One line, its ``\\n`` included (the last line may lack it)."""
-        return await self.readuntil(b"\n")
-
-    async def readchunk(self) -> tuple[bytes, bool]:
-        """The next piece of the body and True (aiohttp's chunk-boundary flag); ``(b"", True)`` at
-        the end."""
-        return await self.readany(), True
-
-    async def iter_chunked(self, n: int) -> AsyncIterator[bytes]:
-        """Pieces of at most `n` bytes until the end."""
-        while data := await self.read(n):
-            yield data
-
-    async def iter_any(self) -> AsyncIterator[bytes]:
-        """Pieces as they arrive until the end."""
-        while data := await self.readany():
-            yield data
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._lines()
-
-    async def _lines(self) -> AsyncIterator[bytes]:
-        while line := await self.readline():
-            yield line
-
-
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Request(Storage):
     """One HTTP request, as a handler sees it (aiohttp.web's ``Request`` subset).
 
@@ -381,7 +274,10 @@ class Request(Storage):
             return not self._content.at_eof()
         return not self._exchange.body_complete
 
-    has_body = body_exists
+    @property
+    def has_body(self) -> bool:
+        """`body_exists` under aiohttp's older name."""
+        return self.body_exists
 
     @property
     def content(self) -> BodyStream:
@@ -449,7 +345,7 @@ class Request(Storage):
                 form = await parse_multipart(
                     self.headers["Content-Type"],
                     # a body already read (by a middleware, say) is parsed from memory
-                    self.content.iter_any() if self._body is None else _once(self._body),
+                    self.content.iter_any() if self._body is None else once(self._body),
                     max_size=self.app._client_max_size or 2**62,
                     charset=self.charset or "utf-8",
                 )

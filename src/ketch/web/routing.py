@@ -290,7 +290,6 @@ def _check_prefix(prefix: str, *, allow_root: bool) -> str:
     return prefix
 
 
-@dataclass(slots=True)
 class Match:
     """The outcome of `UrlDispatcher.resolve`.
 
@@ -314,13 +313,30 @@ class Match:
         resource: The matched resource, or None.
     """
 
-    status: int
-    handler: Handler | None
-    route: AbstractRoute | None
-    match_info: Mapping[str, str]
-    allowed: frozenset[str]
-    apps: tuple[Any, ...]
-    resource: AbstractResource | None
+    __slots__ = ("allowed", "apps", "handler", "match_info", "resource", "route", "status")
+
+    # A plain __init__, not a dataclass's: the compiled build would run that one interpreted,
+    # and dynamic routes make a Match per request.
+    def __init__(
+        self,
+        status: int,
+        handler: Handler | None,
+        route: AbstractRoute | None,
+        match_info: Mapping[str, str],
+        allowed: frozenset[str],
+        apps: tuple[Any, ...],
+        resource: AbstractResource | None,
+    ) -> None:
+        self.status = status
+        self.handler = handler
+        self.route = route
+        self.match_info = match_info
+        self.allowed = allowed
+        self.apps = apps
+        self.resource = resource
+
+    def __repr__(self) -> str:
+        return f"<Match {self.status} {self.route!r} {dict(self.match_info)!r}>"
 
     @property
     def params(self) -> Mapping[str, Any]:

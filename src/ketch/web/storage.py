@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import ItemsView, Iterator, KeysView, MutableMapping, ValuesView
 from typing import Any
 
+from .._compiled import mypyc_attr
+
 __all__ = ["Storage"]
 
 _MISSING: Any = object()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Storage:
     """Per-object data (``request["user"] = ...``), kept in a dict made on first write.
 
