@@ -46,7 +46,7 @@ def install_loop(kind: str) -> None:
         asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
         return
     try:
-        import uvloop
+        import uvloop  # type: ignore[import-not-found, unused-ignore]  # a build env may lack it
     except ImportError:
         if kind == "uvloop":
             raise
