@@ -9,39 +9,17 @@ Task, which resumes it where it stopped.  Python 3.12's eager task factory does 
 from __future__ import annotations
 
 import contextvars
-import types
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from .resume import drive
 
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Callable, Coroutine, Generator
+    from collections.abc import Callable, Coroutine
 
 __all__ = ["run_eagerly"]
 
 T = TypeVar("T")
-
-
-@types.coroutine
-def _resume(coro: Coroutine[Any, Any, None], pending: Any) -> Generator[Any, Any, None]:
-    # Hand the future the coroutine is blocked on to the Task, then keep forwarding: exactly what
-    # a Task does for a coroutine it started itself.
-    while True:
-        try:
-            yield pending
-        except BaseException as exc:  # cancellation included: deliver it where the coroutine waits
-            try:
-                pending = coro.throw(exc)
-            except StopIteration:
-                return
-        else:
-            try:
-                pending = coro.send(None)
-            except StopIteration:
-                return
-
-
-async def _drive(coro: Coroutine[Any, Any, None], pending: Any) -> None:
-    await _resume(coro, pending)
 
 
 def run_eagerly(
@@ -65,6 +43,6 @@ def run_eagerly(
     except BaseException as exc:
         done(arg, exc)
         return None
-    task = loop.create_task(_drive(coro, pending), context=context)
+    task = loop.create_task(drive(coro, pending), context=context)
     task.add_done_callback(lambda t: done(arg, None if t.cancelled() else t.exception()))
     return task
