@@ -185,6 +185,62 @@ async def test_a_cancelled_handler_finishes_its_cleanup_before_shutdown_returns(
         assert cleaned == ["done"]
 
 
+class AfterResponseApp:
+    """Sends its response, then goes on working (a Starlette background task) until released."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.responded = asyncio.Event()
+        self.outcome: list[str] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await respond(send, b"sent")
+        self.responded.set()
+        try:
+            await self.release.wait()
+            self.outcome.append("finished")
+        except asyncio.CancelledError:
+            self.outcome.append("cancelled")
+            raise
+
+
+@async_test()
+async def test_shutdown_waits_for_a_handler_still_running_after_its_response() -> None:
+    app = AfterResponseApp()
+    async with (
+        serving(app, timeout_graceful_shutdown=3) as (server, task),
+        await RawClient.connect(server.port) as client,
+    ):
+        await client.send(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert (await client.response()).body == b"sent"
+        await app.responded.wait()
+        server.request_shutdown()
+        await asyncio.sleep(0.2)
+        assert not task.done()  # the idle connection is closed, the handler is not done yet
+        app.release.set()
+        async with asyncio.timeout(2):
+            await task
+    assert app.outcome == ["finished"]
+
+
+@async_test()
+async def test_a_handler_running_after_its_response_is_cancelled_when_the_grace_is_over() -> None:
+    app = AfterResponseApp()
+    async with (
+        serving(app, timeout_graceful_shutdown=0.2) as (server, task),
+        await RawClient.connect(server.port) as client,
+    ):
+        await client.send(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert (await client.response()).body == b"sent"
+        await app.responded.wait()
+        server.request_shutdown()
+        async with asyncio.timeout(2):
+            await task
+        assert app.outcome == ["cancelled"]
+
+
 @async_test()
 async def test_forced_shutdown_during_the_drain_skips_the_rest_of_the_grace_period() -> None:
     app = SlowApp()

@@ -349,11 +349,18 @@ class HTTPProtocol:
         cycle = self.pending_start
         assert cycle is not None
         self.pending_start = None
-        self.state.in_flight += 1
-        cycle.task = run_eagerly(self.state.handler(cycle), self.loop, self._handler_done, cycle)
+        state = self.state
+        state.in_flight += 1
+        task = run_eagerly(state.handler(cycle), self.loop, self._handler_done, cycle)
+        if task is not None:
+            cycle.task = task
+            state.tasks.add(task)
 
     def _handler_done(self, cycle: Cycle, exc: BaseException | None) -> None:
-        self.state.in_flight -= 1
+        state = self.state
+        state.in_flight -= 1
+        if cycle.task is not None:
+            state.on_task_done(cycle.task)
         if exc is not None and not isinstance(exc, ClientDisconnected | asyncio.CancelledError):
             if not isinstance(exc, Exception):
                 raise exc  # KeyboardInterrupt, SystemExit: not ours to swallow

@@ -5,7 +5,8 @@ Shutdown (SIGINT/SIGTERM, or `Server.shutdown`):
 1. Stop accepting at once: the listening sockets are closed, so new connections are refused, not
    accepted and reset.
 2. Close idle keep-alive connections; requests in flight finish, their responses carry
-   ``Connection: close``.
+   ``Connection: close``.  Handlers that go on after their response (background tasks) are
+   waited for too.
 3. After ``timeout_graceful_shutdown`` seconds, whatever is left is closed and its handlers are
    cancelled.  A second signal skips the wait.
 4. The front door's shutdown hook (ASGI lifespan shutdown) runs; ``run`` returns and the process
@@ -189,24 +190,30 @@ class Server:
         for proto in list(state.connections):
             if proto.cycle is None:
                 proto.close()
-        if state.connections and not self._force:
+        if (state.connections or state.tasks) and not self._force:
             state.idle.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.config.timeout_graceful_shutdown):
-                    while state.connections and not self._force:
+                    told = False
+                    while (state.connections or state.tasks) and not self._force:
+                        if not state.connections and not told:
+                            error_log.info(
+                                "Waiting for %d handler(s) still running after their response",
+                                len(state.tasks),
+                            )
+                            told = True
                         await state.idle.wait()
                         state.idle.clear()
         state.draining_hard = True
-        cancelled: list[asyncio.Task[None]] = []
         for proto in list(state.connections):
-            cycle = proto.cycle
-            if cycle is not None:
-                cycle.lose()
-                if cycle.task is not None:
-                    cycle.task.cancel()  # the grace period is over for this handler too
-                    cancelled.append(cycle.task)
+            if proto.cycle is not None:
+                proto.cycle.lose()
             if proto.transport is not None:
                 proto.transport.abort()
+        # The grace period is over for the handlers too, including those whose response is sent.
+        cancelled = list(state.tasks)
+        for task in cancelled:
+            task.cancel()
         # Let the aborted connections' callbacks run, and the cancelled handlers their cleanup
         # (a handler that ignores the cancellation gets CANCEL_WAIT seconds, not forever).
         for _ in range(3):

@@ -31,6 +31,8 @@ class ServerState:
         draining: shutting down: finish in-flight requests with ``Connection: close``.
         draining_hard: the grace period is over: answer anything new with 503.
         in_flight: handlers running now.
+        tasks: the handlers that suspended, each carried on by a Task.  Shutdown waits for them
+            too: a handler may go on after its response is sent (a background task).
     """
 
     def __init__(self, config: Config, handler: Handler, loop: asyncio.AbstractEventLoop) -> None:
@@ -46,6 +48,7 @@ class ServerState:
         self.draining = False
         self.draining_hard = False
         self.in_flight = 0
+        self.tasks: set[asyncio.Task[None]] = set()
         self.idle = asyncio.Event()
         self.access_log = config.access_log
         self.date_header = config.date_header
@@ -68,5 +71,10 @@ class ServerState:
             self.peak_connections = BURST if open_now > BURST // 4 else open_now
 
     def on_connection_closed(self) -> None:
-        if self.draining and not self.connections:
+        if self.draining and not self.connections and not self.tasks:
+            self.idle.set()
+
+    def on_task_done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if self.draining and not self.connections and not self.tasks:
             self.idle.set()
