@@ -18,6 +18,8 @@ from urllib.parse import unquote
 
 from ..http11 import lowercase_names, split_target
 from ..server.handler import ClientDisconnected, Exchange
+from ..websocket import is_websocket_request
+from .websocket import serve_websocket
 
 if TYPE_CHECKING:
     from .types import ASGIApp, Message, Scope
@@ -92,7 +94,19 @@ class ASGIHandler:
             "extensions": _EXTENSIONS,
         }
 
+    def websocket_scope(self, exchange: Exchange) -> Scope:
+        """Build the ``websocket`` scope of a request that asks for a WebSocket."""
+        scope = self.scope(exchange)
+        del scope["method"]
+        scope["type"] = "websocket"
+        scope["scheme"] = "wss" if exchange.scheme == "https" else "ws"
+        scope["extensions"] = {"websocket.http.response": {}}
+        return scope
+
     async def __call__(self, exchange: Exchange) -> None:
+        if exchange.switch_requested and is_websocket_request(exchange.request):
+            await serve_websocket(self.app, self.websocket_scope(exchange), exchange)
+            return
         phase = _Phase.START
         trailers_expected = False
         trailers: list[tuple[bytes, bytes]] = []

@@ -123,6 +123,11 @@ class Connection:
         return self._info.request if self._info is not None else None
 
     @property
+    def switch_requested(self) -> bool:
+        """The current request proposes a protocol switch (Upgrade or CONNECT) still undecided."""
+        return self._state.pending_switch
+
+    @property
     def buffered(self) -> int:
         """Bytes received and not yet turned into events."""
         return self._reader.buffered

@@ -71,6 +71,21 @@ class Config:
     limit_concurrency: int | None = _setting(
         None, "Maximum open connections; further requests are answered 503 and closed."
     )
+    ws_max_size: int = _setting(
+        16 * 1024 * 1024, "Maximum WebSocket message size in bytes, after inflating (close 1009)."
+    )
+    ws_max_frame_size: int | None = _setting(
+        None, "Maximum WebSocket frame size in bytes (default: the message size)."
+    )
+    ws_ping_interval: float | None = _setting(
+        20.0, "Seconds of WebSocket silence before the server pings (0: never)."
+    )
+    ws_ping_timeout: float | None = _setting(
+        20.0, "Seconds a WebSocket ping may go unanswered before closing (0: forever)."
+    )
+    ws_per_message_deflate: bool = _setting(
+        True, "Accept the WebSocket permessage-deflate extension when a client offers it."
+    )
     ssl_certfile: str | None = _setting(None, "TLS certificate chain file (PEM).", metavar="PATH")
     ssl_keyfile: str | None = _setting(None, "TLS private key file (PEM).", metavar="PATH")
     ssl_keyfile_password: str | None = _setting(None, "Password of the TLS private key.")

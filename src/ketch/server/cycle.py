@@ -9,7 +9,7 @@ core refuses (a CR in a field, say) raises in the handler's call before anything
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..http11 import Data, EndOfMessage, Headers, InformationalResponse, Request, Response
 from .handler import ClientDisconnected
@@ -18,9 +18,14 @@ from .timeouts import BODY, BUSY
 
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import Callable
 
     from ..http11 import Connection
+    from .config import Config
+    from .handler import Upgraded
     from .protocol import HTTPProtocol
+
+    U = TypeVar("U", bound=Upgraded)
 
 __all__ = ["CLOSE", "SMALL_WRITE", "Cycle"]
 
@@ -314,3 +319,37 @@ class Cycle:
             offset += len(data)
             count -= len(data)
             await self.write(data)
+
+    # ------------------------------------------------------------ protocol switch
+
+    @property
+    def switch_requested(self) -> bool:
+        return self.proto.conn.switch_requested
+
+    @property
+    def config(self) -> Config:
+        return self.proto.state.config
+
+    def switch_protocol(self, headers: Headers, make: Callable[[HTTPProtocol], U]) -> U:
+        if self.response_started:
+            raise RuntimeError("response already started")
+        if self.disconnected:
+            raise ClientDisconnected("client disconnected")
+        proto = self.proto
+        conn = proto.conn
+        conn.date = proto.state.date
+        head = conn.send(InformationalResponse(status_code=101, headers=headers))
+        upgraded = make(proto)
+        self.response_started = self.head_written = self.response_complete = True
+        self.status = 101
+        proto.upgraded = upgraded
+        proto.waiting_for = BUSY
+        proto.write(head)
+        if proto.state.access_log:
+            proto.state.log_access(self)
+        trailing, eof = conn.trailing_data
+        if trailing:
+            upgraded.data_received(trailing)
+        if eof:
+            upgraded.eof_received()
+        return upgraded

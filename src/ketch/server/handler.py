@@ -8,14 +8,18 @@ API reaches the connection without building ASGI message dicts.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
+    from collections.abc import Callable, Coroutine
 
     from ..http11 import Headers, Request
+    from .config import Config
+    from .protocol import HTTPProtocol
 
-__all__ = ["ClientDisconnected", "Exchange", "Handler", "Lifespan"]
+U = TypeVar("U", bound="Upgraded")
+
+__all__ = ["ClientDisconnected", "Exchange", "Handler", "Lifespan", "Upgraded"]
 
 
 class ClientDisconnected(OSError):
@@ -119,6 +123,54 @@ class Exchange(Protocol):
 
         Uses ``loop.sendfile`` (zero copy) where the transport allows, plain writes otherwise.
         """
+        ...
+
+    @property
+    def config(self) -> Config:
+        """The server's settings."""
+        ...
+
+    @property
+    def switch_requested(self) -> bool:
+        """The request asks to switch protocols (``Connection: upgrade`` with ``Upgrade``)."""
+        ...
+
+    def switch_protocol(self, headers: Headers, make: Callable[[HTTPProtocol], U]) -> U:
+        """Answer ``101 Switching Protocols`` and hand the connection to ``make(connection)``.
+
+        The bytes the client sent after the request are fed to the new protocol at once.
+
+        Raises:
+            LocalProtocolError: the request did not ask to switch, or was not read to its end.
+            RuntimeError: a response was already started.
+            ClientDisconnected: the client went away.
+        """
+        ...
+
+
+class Upgraded(Protocol):
+    """The protocol a connection carries after ``101 Switching Protocols`` (a WebSocket).
+
+    The connection hands it every byte and event from then on; it writes through the connection
+    (`HTTPProtocol.write`, `drain`, `close`, `abort`).
+    """
+
+    def data_received(self, data: bytes) -> None: ...
+
+    def eof_received(self) -> None: ...
+
+    def connection_lost(self) -> None: ...
+
+    def check_timeouts(self, now: float) -> None:
+        """Called by the server's sweeper every tick, with the loop's time."""
+        ...
+
+    def going_away(self) -> None:
+        """The server is shutting down gracefully."""
+        ...
+
+    def handler_done(self, failed: bool) -> None:
+        """The handler that switched returned (or raised, `failed`)."""
         ...
 
 

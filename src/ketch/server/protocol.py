@@ -47,6 +47,7 @@ from .handler import ClientDisconnected
 from .timeouts import BODY, BUSY, HEAD, IDLE
 
 if TYPE_CHECKING:
+    from .handler import Upgraded
     from .state import ServerState
 
 __all__ = ["BODY_HIGH_WATER", "PIPELINE_HIGH_WATER", "HTTPProtocol"]
@@ -94,6 +95,7 @@ class HTTPProtocol:
         self.lingered = 0
         self.waiting_for = IDLE
         self.waiting_since = self.loop.time()
+        self.upgraded: Upgraded | None = None  # the protocol after a switch (a WebSocket)
 
     # ------------------------------------------------------------ asyncio.Protocol
 
@@ -121,9 +123,14 @@ class HTTPProtocol:
         for waiter in (self._drain_waiter, self.sendfile_waiter):
             if waiter is not None and not waiter.done():
                 waiter.set_exception(ClientDisconnected("client disconnected"))
+        if self.upgraded is not None:
+            self.upgraded.connection_lost()
         self.state.on_connection_closed()
 
     def data_received(self, data: bytes) -> None:
+        if self.upgraded is not None:
+            self.upgraded.data_received(data)
+            return
         if self.lingering:
             self.lingered += len(data)
             if self.lingered > LINGER_BYTES:
@@ -143,6 +150,9 @@ class HTTPProtocol:
             self._pump()
 
     def eof_received(self) -> bool | None:
+        if self.upgraded is not None:
+            self.upgraded.eof_received()
+            return True  # the new protocol closes when it is done
         if self.lingering:
             return False  # the client is done too: close
         self.eof = True
@@ -252,6 +262,21 @@ class HTTPProtocol:
                 self._flush_batch()
             self.transport.close()
 
+    def abort(self) -> None:
+        """Close at once, dropping whatever is not sent yet (a peer that stopped reading)."""
+        if not self.closed and self.transport is not None:
+            self.transport.abort()
+
+    def stop_reading(self) -> None:
+        """Stop reading from the socket until `start_reading` (the app is behind)."""
+        self._pause_reading()
+
+    def start_reading(self) -> None:
+        if self.read_paused and not self.closed:
+            self.read_paused = False
+            assert self.transport is not None
+            self.transport.resume_reading()
+
     # ------------------------------------------------------------ the event pump
 
     def _pump(self) -> None:
@@ -271,7 +296,7 @@ class HTTPProtocol:
         conn = self.conn
         self.pumping = True
         try:
-            while not self.closed:
+            while not self.closed and self.upgraded is None:
                 cycle = self.cycle
                 if cycle is None:
                     # Pipelined requests: a whole one in the buffer is read in one step.
@@ -361,6 +386,8 @@ class HTTPProtocol:
         state.in_flight -= 1
         if cycle.task is not None:
             state.on_task_done(cycle.task)
+        if self.upgraded is not None:
+            self.upgraded.handler_done(exc is not None)
         if exc is not None and not isinstance(exc, ClientDisconnected | asyncio.CancelledError):
             if not isinstance(exc, Exception):
                 raise exc  # KeyboardInterrupt, SystemExit: not ours to swallow
@@ -453,6 +480,9 @@ class HTTPProtocol:
     # ------------------------------------------------------------ timeouts
 
     def check_timeouts(self, now: float) -> None:
+        if self.upgraded is not None:
+            self.upgraded.check_timeouts(now)
+            return
         waiting = self.waiting_for
         if waiting == BUSY or self.closed:
             return

@@ -190,6 +190,8 @@ class Server:
         for proto in list(state.connections):
             if proto.cycle is None:
                 proto.close()
+            elif proto.upgraded is not None:
+                proto.upgraded.going_away()  # WebSockets get a 1001 close, and the grace period
         if (state.connections or state.tasks) and not self._force:
             state.idle.clear()
             with contextlib.suppress(TimeoutError):

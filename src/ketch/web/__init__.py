@@ -42,6 +42,14 @@ from .routing import (
     view,
 )
 from .runner import AppRunner, BaseSite, SockSite, TCPSite, UnixSite, run_app
+from .websocket import (
+    WebSocketError,
+    WebSocketReady,
+    WebSocketResponse,
+    WSCloseCode,
+    WSMessage,
+    WSMsgType,
+)
 
 __all__ = [
     "AbstractRoute",
@@ -78,6 +86,12 @@ __all__ = [
     "UnixSite",
     "UrlDispatcher",
     "View",
+    "WSCloseCode",
+    "WSMessage",
+    "WSMsgType",
+    "WebSocketError",
+    "WebSocketReady",
+    "WebSocketResponse",
     "delete",
     "get",
     "head",

@@ -62,6 +62,7 @@ __all__ = [
     "HTTPUnavailableForLegalReasons",
     "HTTPUnprocessableEntity",
     "HTTPUnsupportedMediaType",
+    "HTTPUpgradeRequired",
     "HTTPVersionNotSupported",
 ]
 
@@ -292,6 +293,10 @@ class HTTPUnprocessableEntity(HTTPClientError):
 
 class HTTPFailedDependency(HTTPClientError):
     status_code = 424
+
+
+class HTTPUpgradeRequired(HTTPClientError):
+    status_code = 426
 
 
 class HTTPPreconditionRequired(HTTPClientError):

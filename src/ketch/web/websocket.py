@@ -1,0 +1,367 @@
+"""`WebSocketResponse`: aiohttp.web's WebSocket API on ketch's WebSocket connection.
+
+    async def echo(request):
+        ws = web.WebSocketResponse(heartbeat=30)
+        await ws.prepare(request)
+        async for msg in ws:
+            if msg.type is web.WSMsgType.TEXT:
+                await ws.send_str(msg.data)
+        return ws
+
+The handshake, framing, keepalive and close handshake are the shared `ketch.websocket` ones (the
+ASGI front door uses the same); this module gives them aiohttp's names and message shapes.
+Pings are always answered (aiohttp's ``autoping=True``) and a client's close is always answered
+(``autoclose=True``); `receive` never returns PING or PONG messages.  Sends raise
+`ClientDisconnected` (a `ConnectionError`-like `OSError`) once the WebSocket is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ..websocket import CLOSE_TIMEOUT, Closed, Handshake, HandshakeError, accept
+from .exceptions import HTTPBadRequest, HTTPUpgradeRequired
+from .response import StreamResponse
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from ..websocket import WebSocket
+    from .request import Request
+
+__all__ = [
+    "WSCloseCode",
+    "WSMessage",
+    "WSMsgType",
+    "WebSocketError",
+    "WebSocketReady",
+    "WebSocketResponse",
+]
+
+
+class WSMsgType(enum.IntEnum):
+    """The kinds of `WSMessage` (aiohttp's values)."""
+
+    CONTINUATION = 0x0
+    TEXT = 0x1
+    BINARY = 0x2
+    PING = 0x9
+    PONG = 0xA
+    CLOSE = 0x8
+    CLOSING = 0x100
+    CLOSED = 0x101
+    ERROR = 0x102
+
+
+class WSCloseCode(enum.IntEnum):
+    """Close codes (RFC 6455 §7.4.1)."""
+
+    OK = 1000
+    GOING_AWAY = 1001
+    PROTOCOL_ERROR = 1002
+    UNSUPPORTED_DATA = 1003
+    ABNORMAL_CLOSURE = 1006
+    INVALID_TEXT = 1007
+    POLICY_VIOLATION = 1008
+    MESSAGE_TOO_BIG = 1009
+    MANDATORY_EXTENSION = 1010
+    INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012
+    TRY_AGAIN_LATER = 1013
+    BAD_GATEWAY = 1014
+
+
+class WebSocketError(Exception):
+    """The client broke the WebSocket protocol; `code` is the close code the server sent."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(code, message)
+        self.code = code
+
+    def __str__(self) -> str:
+        return str(self.args[1])
+
+
+class WSMessage(NamedTuple):
+    """One received message: ``data`` is ``str`` (TEXT), ``bytes`` (BINARY), the close code
+    (CLOSE) or the exception (ERROR); ``extra`` is the close reason."""
+
+    type: WSMsgType
+    data: Any
+    extra: Any
+
+    def json(self, *, loads: Callable[[Any], Any] = json.loads) -> Any:
+        """The data parsed as JSON."""
+        return loads(self.data)
+
+
+class WebSocketReady(NamedTuple):
+    """What `WebSocketResponse.can_prepare` found: whether, and with which subprotocol."""
+
+    ok: bool
+    protocol: str | None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+_CLOSED_MESSAGE = WSMessage(WSMsgType.CLOSED, None, None)
+_CLOSING_MESSAGE = WSMessage(WSMsgType.CLOSING, None, None)
+
+
+class WebSocketResponse(StreamResponse):
+    """A WebSocket, answered from a handler: `prepare` accepts it, the handler returns it.
+
+    Args:
+        protocols: subprotocols the handler speaks; the first the client offers (in the client's
+            order) is chosen.
+        heartbeat: seconds of silence before a ping; no pong within half of it closes (1011).
+            Default: the server's ``ws_ping_interval``/``ws_ping_timeout``.
+        compress: accept ``permessage-deflate`` if the client offers it (and the server allows).
+        max_msg_size: the largest message accepted (close 1009); default: ``ws_max_size``.
+        receive_timeout: seconds `receive` waits by default (``asyncio.TimeoutError`` after).
+        timeout: seconds `close` waits for the client's close.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = CLOSE_TIMEOUT,
+        receive_timeout: float | None = None,
+        autoclose: bool = True,
+        autoping: bool = True,
+        heartbeat: float | None = None,
+        protocols: Iterable[str] = (),
+        compress: bool = True,
+        max_msg_size: int | None = None,
+    ) -> None:
+        if not autoclose or not autoping:
+            raise ValueError("ketch always answers pings and closes (autoping, autoclose)")
+        super().__init__(status=101)
+        self._protocols = tuple(protocols)
+        self._heartbeat = heartbeat
+        self._compress = compress
+        self._max_msg_size = max_msg_size
+        self._receive_timeout = receive_timeout
+        self._close_timeout = timeout
+        self._ws: WebSocket | None = None
+        self._close_code: int | None = None
+        self._closing = False  # close() was called
+        self._close_reported = False  # receive() returned the CLOSE (or ERROR) message
+        self._exception: BaseException | None = None
+        self._subprotocol: str | None = None
+
+    # ------------------------------------------------------------ handshake
+
+    def _handshake(self, request: Request) -> tuple[Handshake, str | None]:
+        try:
+            handshake = Handshake.parse(request._exchange.request)
+        except HandshakeError as exc:
+            headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in exc.headers]
+            if exc.status == 426:
+                raise HTTPUpgradeRequired(headers=headers, text=str(exc)) from None
+            raise HTTPBadRequest(text=str(exc)) from None
+        if not request._exchange.switch_requested:
+            raise HTTPBadRequest(text="not a WebSocket request (no Upgrade)")
+        chosen = next((p for p in handshake.subprotocols if p in self._protocols), None)
+        return handshake, chosen
+
+    def can_prepare(self, request: Request) -> WebSocketReady:
+        """Whether `request` is a valid WebSocket opening handshake, and the subprotocol."""
+        if self._ws is not None:
+            raise RuntimeError("already prepared")
+        try:
+            _, chosen = self._handshake(request)
+        except (HTTPBadRequest, HTTPUpgradeRequired):
+            return WebSocketReady(False, None)
+        return WebSocketReady(True, chosen)
+
+    async def prepare(self, request: Request) -> None:
+        """Accept the WebSocket: answer ``101`` with `headers` (cookies included).
+
+        Raises:
+            HTTPBadRequest: not a valid opening handshake (the handler's caller answers 400).
+            HTTPUpgradeRequired: another WebSocket version (426).
+        """
+        if self._exchange is not None:
+            return
+        handshake, chosen = self._handshake(request)
+        await request._before_prepare(self)
+        heartbeat = self._heartbeat
+        head = self._head()
+        self._ws = accept(
+            request._exchange,
+            handshake,
+            subprotocol=chosen,
+            headers=[(n, v) for n, v in head if n != b"content-type"],
+            compression=self._compress,
+            max_size=self._max_msg_size,
+            ping_interval=heartbeat,
+            ping_timeout=heartbeat / 2 if heartbeat else None,
+        )
+        self._subprotocol = chosen
+        self._exchange = request._exchange
+
+    def _send(self, request: Request) -> Any:
+        return None  # the server closes the WebSocket (1000) if the handler did not
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def closed(self) -> bool:
+        """The conversation is over or closing (either side sent a close)."""
+        ws = self._ws
+        return self._closing or (ws is not None and not ws.is_open)
+
+    @property
+    def close_code(self) -> int | None:
+        """The close code (the client's, or the one sent), once known."""
+        return self._close_code
+
+    @property
+    def ws_protocol(self) -> str | None:
+        """The negotiated subprotocol."""
+        return self._subprotocol
+
+    @property
+    def compress(self) -> bool:
+        return self._compress
+
+    def exception(self) -> BaseException | None:
+        """What ended the connection in error (a `WebSocketError`), if anything."""
+        return self._exception
+
+    def _open(self) -> WebSocket:
+        ws = self._ws
+        if ws is None:
+            raise RuntimeError("call prepare() first")
+        return ws
+
+    # ------------------------------------------------------------ sending
+
+    async def send_str(self, data: str, compress: bool | None = None) -> None:
+        """Send a text message."""
+        if not isinstance(data, str):
+            raise TypeError(f"data argument must be str ({type(data)!r})")
+        await self._open().send(data)
+
+    async def send_bytes(self, data: bytes | bytearray | memoryview, compress: Any = None) -> None:
+        """Send a binary message."""
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError(f"data argument must be byte-ish ({type(data)!r})")
+        await self._open().send(bytes(data))
+
+    async def send_json(
+        self, data: Any, compress: Any = None, *, dumps: Callable[[Any], str] = json.dumps
+    ) -> None:
+        """Send `data` as JSON text."""
+        await self.send_str(dumps(data))
+
+    async def ping(self, message: bytes = b"") -> None:
+        await self._open().ping(bytes(message))
+
+    async def pong(self, message: bytes = b"") -> None:
+        await self._open().pong(bytes(message))
+
+    async def close(self, *, code: int = WSCloseCode.OK, message: bytes | str = b"") -> bool:
+        """Close with `code`, then wait (at most `timeout`) for the client to finish.
+
+        Returns:
+            True if this call closed the WebSocket, False if it was already closing.
+        """
+        ws = self._open()
+        if self._closing:
+            return False
+        self._closing = True
+        reason = message.decode() if isinstance(message, bytes) else message
+        if not ws.start_close(int(code), reason):
+            if self._close_code is None and ws.closed is not None:
+                self._close_code = ws.closed.code
+            return False
+        self._close_code = int(code)
+        try:
+            async with asyncio.timeout(self._close_timeout):
+                await ws.wait_closed()
+        except TimeoutError:
+            ws.proto.abort()
+        return True
+
+    # ------------------------------------------------------------ receiving
+
+    async def receive(self, timeout: float | None = None) -> WSMessage:  # noqa: ASYNC109 (aiohttp)
+        """The next message; CLOSE once when the client closes, CLOSED after that.
+
+        Raises:
+            asyncio.TimeoutError: nothing came within `timeout` (or ``receive_timeout``).
+        """
+        ws = self._open()
+        if self._close_reported:
+            return _CLOSED_MESSAGE
+        limit = timeout if timeout is not None else self._receive_timeout
+        if limit is None:
+            message = await ws.receive()
+        else:
+            async with asyncio.timeout(limit):
+                message = await ws.receive()
+        kind = type(message)
+        if kind is str:
+            return WSMessage(WSMsgType.TEXT, message, None)
+        if kind is bytes:
+            return WSMessage(WSMsgType.BINARY, message, None)
+        assert isinstance(message, Closed)
+        self._close_reported = True
+        if self._close_code is None:
+            self._close_code = message.code
+        if self._closing:
+            return _CLOSING_MESSAGE
+        if message.failed:
+            self._exception = WebSocketError(message.code, message.reason)
+            return WSMessage(WSMsgType.ERROR, self._exception, None)
+        return WSMessage(WSMsgType.CLOSE, message.code, message.reason)
+
+    async def receive_str(self, *, timeout: float | None = None) -> str:  # noqa: ASYNC109
+        """The next message, which must be text."""
+        message = await self.receive(timeout)
+        if message.type is not WSMsgType.TEXT:
+            raise TypeError(f"Received message {message.type}:{message.data!r} is not str")
+        return str(message.data)
+
+    async def receive_bytes(self, *, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        """The next message, which must be binary."""
+        message = await self.receive(timeout)
+        if message.type is not WSMsgType.BINARY:
+            raise TypeError(f"Received message {message.type}:{message.data!r} is not bytes")
+        return bytes(message.data)
+
+    async def receive_json(
+        self,
+        *,
+        loads: Callable[[Any], Any] = json.loads,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> Any:
+        """The next text message, parsed as JSON."""
+        return loads(await self.receive_str(timeout=timeout))
+
+    def __aiter__(self) -> WebSocketResponse:
+        return self
+
+    async def __anext__(self) -> WSMessage:
+        message = await self.receive()
+        if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+            raise StopAsyncIteration
+        return message
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        raise RuntimeError("use send_str/send_bytes on a WebSocketResponse, not write()")
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        """Close the WebSocket (aiohttp's `write_eof` on a WebSocket closes it)."""
+        if self._ws is not None and not self._closing:
+            await self.close()
+
+    def __repr__(self) -> str:
+        state = "not prepared" if self._ws is None else ("closed" if self.closed else "open")
+        return f"<WebSocketResponse {state}>"
