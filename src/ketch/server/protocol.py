@@ -159,6 +159,11 @@ class HTTPProtocol:
         self.conn.receive_data(b"")
         if not self.pumping:
             self._pump()
+        cycle = self.cycle
+        if cycle is not None and cycle.body_ended:
+            # The request is complete (one that proposed a switch leaves the core PAUSED): the
+            # client has nothing more to send, so whoever waits for its leaving hears now.
+            cycle.peer_closed()
         # Keep our side open to finish a response to a client that half-closed, except on TLS
         # where half-close is not supported.
         return not self.state.is_ssl
