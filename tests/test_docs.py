@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import connect
 
 from tests.support import RawClient, async_test, serve
 
@@ -47,6 +48,29 @@ async def test_example_app_answers_a_request(code: str) -> None:
         response = await client.request("GET", "/")
     assert response.status == 200
     assert response.body
+
+
+def websocket_apps() -> list[Any]:
+    return [p for p in runnable_apps() if "websocket" in p.values[0].lower()]
+
+
+def test_the_websocket_examples_are_found() -> None:
+    assert len(websocket_apps()) >= 2
+
+
+@pytest.mark.parametrize("code", websocket_apps())
+@async_test()
+async def test_websocket_example_echoes(code: str) -> None:
+    namespace: dict[str, Any] = {"__name__": "example"}
+    exec(compile(code, "<example>", "exec"), namespace)
+    async with (
+        serve(namespace["app"]) as server,
+        connect(f"ws://127.0.0.1:{server.port}/ws") as ws,
+    ):
+        await ws.send("text ✓")
+        assert await ws.recv() == "text ✓"
+        await ws.send(b"\x00bytes")
+        assert await ws.recv() == b"\x00bytes"
 
 
 def plain_examples() -> list[Any]:
