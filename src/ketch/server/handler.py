@@ -165,6 +165,10 @@ class Upgraded(Protocol):
         """Called by the server's sweeper every tick, with the loop's time."""
         ...
 
+    def writing_resumed(self) -> None:
+        """The transport's write buffer went below its low-water mark."""
+        ...
+
     def going_away(self) -> None:
         """The server is shutting down gracefully."""
         ...

@@ -176,6 +176,8 @@ class HTTPProtocol:
         waiter = self._drain_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        if self.upgraded is not None:
+            self.upgraded.writing_resumed()
         if self.next_after_drain:
             self.next_after_drain = False
             self._next_cycle()

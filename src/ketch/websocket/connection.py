@@ -155,13 +155,14 @@ class WebSocket:
         self.ping_interval = ping_interval or None  # 0 turns keepalive off
         self.ping_timeout = ping_timeout or None
         self.closed: Closed | None = None
-        self._messages: deque[str | bytes] = deque()
+        self._messages: deque[tuple[str | bytes, int]] = deque()  # with their size on the wire
         self._queued = 0
         self._waiter: asyncio.Future[None] | None = None
         self._closed_waiter: asyncio.Future[None] | None = None
         self._parts: list[Any] | None = None  # a fragmented message so far
         self._decoder: codecs.IncrementalDecoder | None = None  # ... and its UTF-8 state
-        self._read_paused = False
+        self._read_paused = False  # the app is behind: QUEUE_MESSAGES or QUEUE_BYTES wait for it
+        self._write_blocked = False  # the client is not reading what we send (our pongs, say)
         self._heard = True  # bytes came in since the last sweep
         self._last_heard = self.loop.time()
         self._ping_sent: float | None = None
@@ -213,6 +214,19 @@ class WebSocket:
             else:
                 self._end(Closed(CloseCode.ABNORMAL_CLOSURE, str(protocol.parser_exc)))
         self._flush()
+        proto = self.proto
+        if proto.write_paused and not self._write_blocked and not proto.closed:
+            # What we answer by ourselves (pongs, the close echo) piles up unread: a client that
+            # pings without reading would grow our buffer.  Read nothing more until it drains.
+            self._write_blocked = True
+            proto.stop_reading()
+
+    def writing_resumed(self) -> None:
+        """The transport's buffer drained: read again, unless the app is still behind."""
+        if self._write_blocked:
+            self._write_blocked = False
+            if not self._read_paused:
+                self.proto.start_reading()
 
     def _add_fragment(self, data: bytes, fin: bool) -> bool:
         parts = self._parts
@@ -263,6 +277,13 @@ class WebSocket:
             if now >= self._close_deadline:
                 self.proto.abort()
             return
+        if self._read_paused and not self._write_blocked:
+            # We stopped reading because the app is behind: the client's pong may be waiting in
+            # the socket.  Its silence is ours, not its own.
+            self._last_heard = now
+            if self._ping_sent is not None:
+                self._ping_sent = now
+            return
         if self._ping_sent is not None:
             if self.ping_timeout is not None and now - self._ping_sent >= self.ping_timeout:
                 _log.info("WebSocket client did not answer a keepalive ping; closing")
@@ -294,7 +315,7 @@ class WebSocket:
     # ------------------------------------------------------------ internals
 
     def _deliver(self, message: str | bytes, size: int) -> None:
-        self._messages.append(message)
+        self._messages.append((message, size))
         self._queued += size
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -349,15 +370,16 @@ class WebSocket:
                 await waiter
             finally:
                 self._waiter = None
-        message = messages.popleft()
-        self._queued -= len(message)
+        message, size = messages.popleft()
+        self._queued -= size
         if (
             self._read_paused
             and len(messages) < QUEUE_MESSAGES // 2
             and self._queued < QUEUE_BYTES // 2
         ):
             self._read_paused = False
-            self.proto.start_reading()
+            if not self._write_blocked:
+                self.proto.start_reading()
         return message
 
     def _check_open(self) -> None:
