@@ -35,6 +35,8 @@ COMPILED = [
     "src/ketch/server/state.py",
     "src/ketch/server/timeouts.py",
     "src/ketch/asgi/http.py",
+    "src/ketch/asgi/websocket.py",
+    "src/ketch/websocket/connection.py",
     "src/ketch/web/handler.py",
     "src/ketch/web/request.py",
     "src/ketch/web/response.py",

@@ -47,7 +47,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -569,8 +572,13 @@ class Options:
 
 
 def start_server(
-    server: Server, opts: Options, port: int, log_path: Path
+    server: Server,
+    opts: Options,
+    port: int,
+    log_path: Path,
+    check: Callable[[int], None] | None = None,
 ) -> subprocess.Popen[bytes]:
+    """Start `server` and wait until its port answers `check` (default: the HTTP app check)."""
     values = {
         "python": opts.python,
         "bin": str(Path(opts.python).parent),
@@ -613,7 +621,7 @@ def start_server(
                 ) from None
             time.sleep(0.05)
     try:
-        check_app(port)
+        (check or check_app)(port)
     except (OSError, ValueError, IndexError, StartError) as exc:
         stop_server(proc)
         raise StartError(f"the app answered wrongly: {exc}\n{_tail(log_path)}") from exc

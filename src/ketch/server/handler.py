@@ -22,10 +22,11 @@ U = TypeVar("U", bound="Upgraded")
 __all__ = ["ClientDisconnected", "Exchange", "Handler", "Lifespan", "Upgraded"]
 
 
-class ClientDisconnected(OSError):
+class ClientDisconnected(ConnectionResetError):
     """The client went away: reading or writing is no longer possible.
 
-    An `OSError` subclass, as the ASGI spec (2.4) asks of ``send`` on a closed connection.
+    An `OSError` subclass, as the ASGI spec (2.4) asks of ``send`` on a closed connection, and a
+    `ConnectionResetError`, which is what aiohttp code catches.
     """
 
 

@@ -17,7 +17,6 @@ Pings are always answered (aiohttp's ``autoping=True``) and a client's close is 
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import json
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -54,6 +53,16 @@ class WSMsgType(enum.IntEnum):
     CLOSING = 0x100
     CLOSED = 0x101
     ERROR = 0x102
+
+    # aiohttp's lowercase aliases
+    text = TEXT
+    binary = BINARY
+    ping = PING
+    pong = PONG
+    close = CLOSE
+    closing = CLOSING
+    closed = CLOSED
+    error = ERROR
 
 
 class WSCloseCode(enum.IntEnum):
@@ -143,7 +152,7 @@ class WebSocketResponse(StreamResponse):
         super().__init__(status=101)
         self._protocols = tuple(protocols)
         self._heartbeat = heartbeat
-        self._compress = compress
+        self._compress: bool | int = compress
         self._max_msg_size = max_msg_size
         self._receive_timeout = receive_timeout
         self._close_timeout = timeout
@@ -197,13 +206,16 @@ class WebSocketResponse(StreamResponse):
             handshake,
             subprotocol=chosen,
             headers=[(n, v) for n, v in head if n != b"content-type"],
-            compression=self._compress,
+            compression=bool(self._compress),
             max_size=self._max_msg_size,
             ping_interval=heartbeat,
             ping_timeout=heartbeat / 2 if heartbeat else None,
         )
         self._subprotocol = chosen
         self._exchange = request._exchange
+        # aiohttp's `compress` after prepare: the window bits agreed on, 0 for none.
+        extensions = self._ws.protocol.extensions
+        self._compress = extensions[0].remote_max_window_bits if extensions else 0  # type: ignore[attr-defined]
 
     def _send(self, request: Request) -> Any:
         return None  # the server closes the WebSocket (1000) if the handler did not
@@ -227,7 +239,8 @@ class WebSocketResponse(StreamResponse):
         return self._subprotocol
 
     @property
-    def compress(self) -> bool:
+    def compress(self) -> bool | int:
+        """Before `prepare`, whether to offer compression; after, the window bits (0: none)."""
         return self._compress
 
     def exception(self) -> BaseException | None:
@@ -275,18 +288,15 @@ class WebSocketResponse(StreamResponse):
         ws = self._open()
         if self._closing:
             return False
-        self._closing = True
         reason = message.decode() if isinstance(message, bytes) else message
-        if not ws.start_close(int(code), reason):
+        sent = ws.start_close(int(code), reason)  # a code that may not be sent raises here
+        self._closing = True
+        if not sent:
             if self._close_code is None and ws.closed is not None:
                 self._close_code = ws.closed.code
             return False
         self._close_code = int(code)
-        try:
-            async with asyncio.timeout(self._close_timeout):
-                await ws.wait_closed()
-        except TimeoutError:
-            ws.proto.abort()
+        await ws.wait_closed(self._close_timeout)
         return True
 
     # ------------------------------------------------------------ receiving
@@ -301,11 +311,7 @@ class WebSocketResponse(StreamResponse):
         if self._close_reported:
             return _CLOSED_MESSAGE
         limit = timeout if timeout is not None else self._receive_timeout
-        if limit is None:
-            message = await ws.receive()
-        else:
-            async with asyncio.timeout(limit):
-                message = await ws.receive()
+        message = await ws.receive(limit)
         kind = type(message)
         if kind is str:
             return WSMessage(WSMsgType.TEXT, message, None)

@@ -21,6 +21,7 @@ The app sees a message as ``str`` (text) or ``bytes`` (binary), and the end as a
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import logging
 from collections import deque
@@ -33,8 +34,6 @@ from websockets.protocol import CLOSED, OPEN, Protocol, Side
 from ..server.handler import ClientDisconnected
 
 if TYPE_CHECKING:
-    import asyncio
-
     from websockets.extensions import Extension
     from websockets.frames import Frame
 
@@ -355,21 +354,31 @@ class WebSocket:
 
     # ------------------------------------------------------------ for the front doors
 
-    async def receive(self) -> str | bytes | Closed:
+    async def receive(self, timeout: float | None = None) -> str | bytes | Closed:  # noqa: ASYNC109
         """The next message: ``str`` for text, ``bytes`` for binary, `Closed` at the end.
 
         Once closed, every further call returns the same `Closed` at once (buffered messages are
         returned first).
+
+        Raises:
+            TimeoutError: nothing came within `timeout` seconds (the WebSocket stays open).
+            RuntimeError: another receive is already waiting.
         """
         messages = self._messages
         while not messages:
             if self.closed is not None:
                 return self.closed
+            if self._waiter is not None:
+                raise RuntimeError("concurrent call to receive() is not allowed")
             waiter = self._waiter = self.loop.create_future()
+            # A timer, not asyncio.timeout: a handler's first step runs before it has a Task.
+            timer = None if timeout is None else self.loop.call_later(timeout, _expire, waiter)
             try:
                 await waiter
             finally:
                 self._waiter = None
+                if timer is not None:
+                    timer.cancel()
         message, size = messages.popleft()
         self._queued -= size
         if (
@@ -459,15 +468,20 @@ class WebSocket:
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Send a close frame, then wait (`CLOSE_TIMEOUT` at most) for the connection to end."""
         self.start_close(code, reason)
-        await self.wait_closed()
+        await self.wait_closed(CLOSE_TIMEOUT)
 
-    async def wait_closed(self) -> None:
-        """Return once the TCP connection is closed."""
+    async def wait_closed(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        """Return once the TCP connection is closed; after `timeout` seconds, abort it."""
         if self.proto.closed:
             return
         if self._closed_waiter is None:
             self._closed_waiter = self.loop.create_future()
-        await self._closed_waiter
+        timer = None if timeout is None else self.loop.call_later(timeout, self.proto.abort)
+        try:
+            await asyncio.shield(self._closed_waiter)
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     @property
     def is_open(self) -> bool:
@@ -478,6 +492,11 @@ class WebSocket:
     def is_closed(self) -> bool:
         """Whether the close handshake is complete or the connection is lost."""
         return self.protocol.state is CLOSED or self.proto.closed
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 # Codes an endpoint may send (RFC 6455 §7.4.1; 1005, 1006 and 1015 are for reporting only).
