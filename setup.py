@@ -43,6 +43,7 @@ COMPILED = [
     "src/ketch/web/routing.py",
     "src/ketch/web/storage.py",
     "src/ketch/web/streams.py",
+    "src/ketch/web/websocket.py",
 ]
 
 # The setup.py commands that build extension modules; metadata-only runs skip mypyc (it is slow).

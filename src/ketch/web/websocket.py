@@ -17,13 +17,22 @@ Pings are always answered (aiohttp's ``autoping=True``) and a client's close is 
 
 from __future__ import annotations
 
-import enum
 import json
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Final
 
+from .._compiled import mypyc_attr
 from ..websocket import CLOSE_TIMEOUT, Closed, Handshake, HandshakeError, accept
 from .exceptions import HTTPBadRequest, HTTPUpgradeRequired
 from .response import StreamResponse
+from .ws_types import (
+    CLOSED_MESSAGE,
+    CLOSING_MESSAGE,
+    WebSocketError,
+    WebSocketReady,
+    WSCloseCode,
+    WSMessage,
+    WSMsgType,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -41,86 +50,12 @@ __all__ = [
 ]
 
 
-class WSMsgType(enum.IntEnum):
-    """The kinds of `WSMessage` (aiohttp's values)."""
-
-    CONTINUATION = 0x0
-    TEXT = 0x1
-    BINARY = 0x2
-    PING = 0x9
-    PONG = 0xA
-    CLOSE = 0x8
-    CLOSING = 0x100
-    CLOSED = 0x101
-    ERROR = 0x102
-
-    # aiohttp's lowercase aliases
-    text = TEXT
-    binary = BINARY
-    ping = PING
-    pong = PONG
-    close = CLOSE
-    closing = CLOSING
-    closed = CLOSED
-    error = ERROR
+_TEXT: Final = WSMsgType.TEXT
+_BINARY: Final = WSMsgType.BINARY
+_new_message: Final = tuple.__new__  # WSMessage(...) without the NamedTuple's Python __new__
 
 
-class WSCloseCode(enum.IntEnum):
-    """Close codes (RFC 6455 §7.4.1)."""
-
-    OK = 1000
-    GOING_AWAY = 1001
-    PROTOCOL_ERROR = 1002
-    UNSUPPORTED_DATA = 1003
-    ABNORMAL_CLOSURE = 1006
-    INVALID_TEXT = 1007
-    POLICY_VIOLATION = 1008
-    MESSAGE_TOO_BIG = 1009
-    MANDATORY_EXTENSION = 1010
-    INTERNAL_ERROR = 1011
-    SERVICE_RESTART = 1012
-    TRY_AGAIN_LATER = 1013
-    BAD_GATEWAY = 1014
-
-
-class WebSocketError(Exception):
-    """The client broke the WebSocket protocol; `code` is the close code the server sent."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(code, message)
-        self.code = code
-
-    def __str__(self) -> str:
-        return str(self.args[1])
-
-
-class WSMessage(NamedTuple):
-    """One received message: ``data`` is ``str`` (TEXT), ``bytes`` (BINARY), the close code
-    (CLOSE) or the exception (ERROR); ``extra`` is the close reason."""
-
-    type: WSMsgType
-    data: Any
-    extra: Any
-
-    def json(self, *, loads: Callable[[Any], Any] = json.loads) -> Any:
-        """The data parsed as JSON."""
-        return loads(self.data)
-
-
-class WebSocketReady(NamedTuple):
-    """What `WebSocketResponse.can_prepare` found: whether, and with which subprotocol."""
-
-    ok: bool
-    protocol: str | None
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-
-_CLOSED_MESSAGE = WSMessage(WSMsgType.CLOSED, None, None)
-_CLOSING_MESSAGE = WSMessage(WSMsgType.CLOSING, None, None)
-
-
+@mypyc_attr(allow_interpreted_subclasses=True)
 class WebSocketResponse(StreamResponse):
     """A WebSocket, answered from a handler: `prepare` accepts it, the handler returns it.
 
@@ -279,7 +214,7 @@ class WebSocketResponse(StreamResponse):
     async def pong(self, message: bytes = b"") -> None:
         await self._open().pong(bytes(message))
 
-    async def close(self, *, code: int = WSCloseCode.OK, message: bytes | str = b"") -> bool:
+    async def close(self, *, code: int = 1000, message: bytes | str = b"") -> bool:
         """Close with `code`, then wait (at most `timeout`) for the client to finish.
 
         Returns:
@@ -309,20 +244,20 @@ class WebSocketResponse(StreamResponse):
         """
         ws = self._open()
         if self._close_reported:
-            return _CLOSED_MESSAGE
+            return CLOSED_MESSAGE
         limit = timeout if timeout is not None else self._receive_timeout
         message = await ws.receive(limit)
         kind = type(message)
         if kind is str:
-            return WSMessage(WSMsgType.TEXT, message, None)
+            return _new_message(WSMessage, (_TEXT, message, None))
         if kind is bytes:
-            return WSMessage(WSMsgType.BINARY, message, None)
+            return _new_message(WSMessage, (_BINARY, message, None))
         assert isinstance(message, Closed)
         self._close_reported = True
         if self._close_code is None:
             self._close_code = message.code
         if self._closing:
-            return _CLOSING_MESSAGE
+            return CLOSING_MESSAGE
         if message.failed:
             self._exception = WebSocketError(message.code, message.reason)
             return WSMessage(WSMsgType.ERROR, self._exception, None)

@@ -341,6 +341,8 @@ class WebSocket:
 
     def _flush(self) -> None:
         protocol = self.protocol
+        if not protocol.writes:  # the common case after a read: nothing to answer
+            return
         proto = self.proto
         for data in protocol.data_to_send():
             if data:
