@@ -5,7 +5,8 @@ Theory of operation:
 * Bytes in: ``data_received`` feeds the core and pumps events (`_pump`).  A `Request` creates a
   `Cycle` (cycle.py: the `Exchange` front doors see); body events are queued on it.  The handler
   starts once the bytes at hand are consumed, so a small request is handled with its whole body,
-  and it runs eagerly (`run_eagerly`): a handler that never waits costs no Task.
+  and its first step runs at once, inside its Task (`run_eagerly`): a handler that never waits has
+  answered before the next read.
 * Flow control, reading: a cycle holds at most `BODY_HIGH_WATER` unread body bytes; past that the
   pump stops pulling events from the core and pauses the transport until the handler reads.
   Pipelined requests stay unparsed in the core's buffer (at most `PIPELINE_HIGH_WATER` bytes

@@ -2,8 +2,8 @@
 
 Per request: split the target, resolve the route, build a `Request`, await the handler (through
 the middlewares, if any) and hand its response to the exchange.  A handler that answers without
-waiting completes inside the server's first step of this coroutine, so no Task is made (the server
-runs front doors eagerly), and a `Response` leaves in one write.
+waiting completes inside the server's first step of this coroutine (the server runs front doors
+eagerly), and a `Response` leaves in one write.
 
 Errors: an `HTTPException` becomes its response; anything else is logged with its traceback and
 answered 500.  ``app.error_pages`` replaces either answer's page.
