@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import pytest
 
-import ketch
-from tests.support import IncompleteResponse, RawClient, async_test, respond
+from tests.support import IncompleteResponse, RawClient, async_test, respond, serving
 
 
 class SlowApp:
@@ -34,20 +32,6 @@ class SlowApp:
                 self.outcome.append("cancelled")
                 raise
         await respond(send, scope["path"].encode())
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Any, **settings: Any) -> Any:
-    """Run ``server.serve()`` in a task (as ``ketch.run`` does); yields (server, task)."""
-    settings.setdefault("timeout_graceful_shutdown", 3)  # a failing test must not hang
-    server = ketch.Server(app, port=0, access_log=False, **settings)
-    task = asyncio.create_task(server.serve(install_signal_handlers=False))
-    await server.started.wait()
-    try:
-        yield server, task
-    finally:
-        server.request_shutdown(force=True)
-        await task
 
 
 async def refused(port: int) -> bool:

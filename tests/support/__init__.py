@@ -9,7 +9,7 @@
 from .aio import async_test
 from .process import KetchProcess, ketch_command, run_ketch
 from .raw import IncompleteResponse, RawClient, RawResponse
-from .serving import collect_body, respond, serve
+from .serving import collect_body, respond, serve, serving
 
 __all__ = [
     "IncompleteResponse",
@@ -22,4 +22,5 @@ __all__ = [
     "respond",
     "run_ketch",
     "serve",
+    "serving",
 ]

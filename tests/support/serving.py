@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,7 @@ import ketch
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-__all__ = ["collect_body", "respond", "serve"]
+__all__ = ["collect_body", "respond", "serve", "serving"]
 
 
 @contextlib.asynccontextmanager
@@ -25,6 +26,29 @@ async def serve(app: Any, **settings: Any) -> AsyncIterator[ketch.Server]:
     async with ketch.Server(app, **settings) as server:
         assert server.started.is_set()
         yield server
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    app: Any, **settings: Any
+) -> AsyncIterator[tuple[ketch.Server, asyncio.Task[None]]]:
+    """Run ``server.serve()`` in a task, as ``ketch.run`` does, for shutdown tests.
+
+    Yields (server, task); the task ends when the server has shut down.  A test that did not shut
+    the server down itself gets a forced shutdown at the end.
+    """
+    settings.setdefault("host", "127.0.0.1")
+    settings.setdefault("port", 0)
+    settings.setdefault("access_log", False)
+    settings.setdefault("timeout_graceful_shutdown", 3)  # a failing test must not hang
+    server = ketch.Server(app, **settings)
+    task = asyncio.create_task(server.serve(install_signal_handlers=False))
+    await server.started.wait()
+    try:
+        yield server, task
+    finally:
+        server.request_shutdown(force=True)
+        await task
 
 
 async def collect_body(receive: Any) -> tuple[bytes, list[dict[str, Any]]]:

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from websockets.asyncio.client import connect
 from websockets.frames import Frame, Opcode
 
-import ketch
 from tests.asgi.test_websocket import echo, handshake_bytes, websocket_only
-from tests.support import RawClient, async_test
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Any, **settings: Any) -> Any:
-    """``server.serve()`` in a task, as ``ketch.run`` does; yields (server, task)."""
-    settings.setdefault("timeout_graceful_shutdown", 3)
-    server = ketch.Server(app, host="127.0.0.1", port=0, access_log=False, **settings)
-    task = asyncio.create_task(server.serve(install_signal_handlers=False))
-    await server.started.wait()
-    try:
-        yield server, task
-    finally:
-        server.request_shutdown(force=True)
-        await task
+from tests.support import RawClient, async_test, serving
 
 
 def split_frames(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
