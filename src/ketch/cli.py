@@ -19,6 +19,7 @@ from .app_loading import AppLoadError, import_app
 from .errors import KetchError
 from .server.config import Config, setting_fields
 from .server.server import install_loop
+from .static import StaticFiles
 
 __all__ = ["build_parser", "main"]
 
@@ -62,10 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one option per `Config` setting."""
     parser = argparse.ArgumentParser(
         prog="ketch",
-        description="A strict, fast HTTP/1.1 server for asyncio.  Serves an ASGI app "
-        "(module:attribute).  Every option can also be set as KETCH_<OPTION> in the environment.",
+        description="A strict, fast HTTP/1.1 server for asyncio.  Serves an ASGI app or a "
+        "ketch.web application (module:attribute), or with no app the files of the current "
+        "directory (--root DIR for another).  Every option can also be set as KETCH_<OPTION> in "
+        "the environment.",
     )
-    parser.add_argument("app", nargs="?", help="the application, as module:attribute")
+    parser.add_argument(
+        "app", nargs="?", help="the application, as module:attribute (none: serve files)"
+    )
     parser.add_argument("--version", action="version", version=f"ketch {__version__} ({_build()})")
     for f in setting_fields():
         convert, choices, is_flag = _option_type(f)
@@ -121,13 +126,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     configure_logging(config.log_level)
     if app_path is None:
-        parser.error("give an application as module:attribute (static files come later)")
-    try:
-        app = import_app(app_path, app_dir=config.app_dir, factory=config.factory)
-    except AppLoadError as exc:
-        error_log.debug("Import traceback", exc_info=exc.__cause__)
-        print(f"ketch: error: {exc}", file=sys.stderr)
-        return 1
+        # The embedded default: the files of a directory.
+        try:
+            app: Any = StaticFiles(config.root, follow_symlinks=config.follow_symlinks)
+        except ValueError as exc:
+            parser.error(f"--root: {exc}")
+        app_path = f"the files in {app.directory}"
+    else:
+        try:
+            app = import_app(app_path, app_dir=config.app_dir, factory=config.factory)
+        except AppLoadError as exc:
+            error_log.debug("Import traceback", exc_info=exc.__cause__)
+            print(f"ketch: error: {exc}", file=sys.stderr)
+            return 1
     install_loop(config.loop)
     return _serve(app, app_path, config)
 

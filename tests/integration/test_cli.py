@@ -129,12 +129,6 @@ def test_error_for_an_invalid_environment_value() -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_missing_app_argument_is_a_usage_error() -> None:
-    result = run_ketch()
-    assert result.returncode == 2
-    assert "module:attribute" in result.stderr
-
-
 def test_port_from_ketch_port_environment_variable() -> None:
     port = free_port()
     with KetchProcess("tests.support.apps:hello", env={"KETCH_PORT": str(port)}) as process:

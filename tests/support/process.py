@@ -18,7 +18,7 @@ __all__ = ["REPO", "KetchProcess", "ketch_command", "run_ketch"]
 REPO = Path(__file__).resolve().parents[2]
 KETCH = str(Path(sys.executable).with_name("ketch"))
 BANNER = re.compile(
-    r"ketch \S+ serving (?P<app>\S+) on (?P<url>\S+)"
+    r"ketch \S+ serving (?P<app>.+?) on (?P<url>\S+)"
     r" \(loop: (?P<loop>\w+), (?P<build>compiled|interpreted)\)"
 )
 

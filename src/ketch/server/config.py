@@ -71,6 +71,10 @@ class Config:
     limit_concurrency: int | None = _setting(
         None, "Maximum open connections; further requests are answered 503 and closed."
     )
+    root: str = _setting(".", "With no app: the directory whose files are served.", metavar="DIR")
+    follow_symlinks: bool = _setting(
+        False, "With no app: serve symbolic links that lead out of the root directory."
+    )
     ws_max_size: int = _setting(
         16 * 1024 * 1024, "Maximum WebSocket message size in bytes, after inflating (close 1009)."
     )

@@ -12,6 +12,7 @@ from .negotiation import choose_coding, choose_precompressed, precompressed_vari
 from .paths import resolve_under
 from .plan import FilePlan, plan_file_response
 from .ranges import MAX_RANGES, parse_range
+from .server import StaticFiles
 from .validators import format_http_date, make_etag, parse_http_date
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "MAX_RANGES",
     "FileAccessError",
     "FilePlan",
+    "StaticFiles",
     "choose_coding",
     "choose_precompressed",
     "format_http_date",

@@ -1,0 +1,168 @@
+"""`StaticFiles` over real sockets, and ``ketch`` with no app serving a folder."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from ketch.static import StaticFiles
+from tests.support import KetchProcess, RawClient, async_test, serve
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+BIG = os.urandom(300_000)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    root = tmp_path / "site"
+    (root / "docs").mkdir(parents=True)
+    (root / "empty").mkdir()
+    (root / "index.html").write_text("<h1>home</h1>")
+    (root / "docs" / "a.txt").write_text("alpha\n")
+    (root / "docs" / "<script>x.txt").write_text("escaped?\n")
+    (root / "big.bin").write_bytes(BIG)
+    (root / "style.css").write_text("body{}" * 200)
+    (root / "style.css.gz").write_bytes(b"\x1f\x8b fake gzip")
+    (tmp_path / "secret.txt").write_text("outside the root")
+    os.symlink(tmp_path / "secret.txt", root / "link-out.txt")
+    return root
+
+
+@async_test()
+async def test_index_file_listing_and_redirect(site: Path) -> None:
+    async with serve(StaticFiles(site)) as server, httpx.AsyncClient() as client:
+        base = f"http://127.0.0.1:{server.port}"
+        home = await client.get(f"{base}/")
+        assert home.text == "<h1>home</h1>"
+        assert home.headers["content-type"].startswith("text/html")
+        moved = await client.get(f"{base}/docs?x=1")
+        assert moved.status_code == 301
+        assert moved.headers["location"] == "/docs/?x=1"
+        listing = await client.get(f"{base}/docs/")
+        assert listing.status_code == 200
+        assert '<a href="a.txt">a.txt</a>' in listing.text
+        assert "&lt;script&gt;x.txt" in listing.text  # names are escaped
+        assert "<script>x" not in listing.text
+        assert "Modified" in listing.text
+        assert '<a href="../">' in listing.text
+        empty = await client.get(f"{base}/empty/")
+        assert empty.status_code == 200
+
+
+@async_test()
+async def test_validators_and_304(site: Path) -> None:
+    async with (
+        serve(StaticFiles(site, cache_control="max-age=60")) as server,
+        httpx.AsyncClient() as client,
+    ):
+        url = f"http://127.0.0.1:{server.port}/docs/a.txt"
+        first = await client.get(url)
+        assert first.text == "alpha\n"
+        assert first.headers["content-length"] == "6"
+        assert first.headers["cache-control"] == "max-age=60"
+        etag = first.headers["etag"]
+        again = await client.get(url, headers={"If-None-Match": etag})
+        assert again.status_code == 304
+        since = await client.get(url, headers={"If-Modified-Since": first.headers["last-modified"]})
+        assert since.status_code == 304
+
+
+@async_test()
+async def test_ranges_and_head(site: Path) -> None:
+    async with serve(StaticFiles(site)) as server, httpx.AsyncClient() as client:
+        url = f"http://127.0.0.1:{server.port}/big.bin"
+        part = await client.get(url, headers={"Range": "bytes=1000-1999"})
+        assert part.status_code == 206
+        assert part.content == BIG[1000:2000]
+        beyond = await client.get(url, headers={"Range": "bytes=400000-"})
+        assert beyond.status_code == 416
+        whole = await client.get(url)
+        assert whole.content == BIG  # large: sent with sendfile
+        head = await client.head(url)
+        assert head.headers["content-length"] == str(len(BIG))
+        assert head.content == b""
+
+
+@async_test()
+async def test_precompressed_sibling_is_chosen_by_accept_encoding(site: Path) -> None:
+    async with serve(StaticFiles(site)) as server, await RawClient.connect(server.port) as client:
+        response = await client.request("GET", "/style.css", headers=[("Accept-Encoding", "gzip")])
+        assert response.header(b"content-encoding") == b"gzip"
+        assert response.header(b"vary").lower() == b"accept-encoding"  # type: ignore[union-attr]
+        assert response.body == b"\x1f\x8b fake gzip"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        b"/../secret.txt",
+        b"/%2e%2e/secret.txt",
+        b"/docs/%2E%2E/%2E%2E/secret.txt",
+        b"/..%2fsecret.txt",
+        b"/docs\\..\\..\\secret.txt",
+        b"/%5c..%5csecret.txt",
+        b"/a%00.txt",
+        b"/link-out.txt",
+        b"/%ff%fe",
+        b"/nothing-here",
+    ],
+)
+@async_test()
+async def test_nothing_outside_the_root_and_missing_files_are_404(
+    site: Path, target: bytes
+) -> None:
+    async with serve(StaticFiles(site)) as server, await RawClient.connect(server.port) as client:
+        await client.send(b"GET " + target + b" HTTP/1.1\r\nHost: h\r\n\r\n")
+        response = await client.response()
+    assert response.status in (400, 404)
+    assert b"outside the root" not in response.body
+
+
+@async_test()
+async def test_symlinks_out_are_followed_only_when_asked(site: Path) -> None:
+    async with (
+        serve(StaticFiles(site, follow_symlinks=True)) as server,
+        httpx.AsyncClient() as client,
+    ):
+        response = await client.get(f"http://127.0.0.1:{server.port}/link-out.txt")
+    assert response.text == "outside the root"
+
+
+@async_test()
+async def test_other_methods_get_405(site: Path) -> None:
+    async with serve(StaticFiles(site)) as server, httpx.AsyncClient() as client:
+        response = await client.post(f"http://127.0.0.1:{server.port}/docs/a.txt", content=b"x")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+
+
+def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a directory"):
+        StaticFiles(tmp_path / "nope")
+
+
+def test_ketch_with_no_app_serves_the_current_folder(site: Path) -> None:
+    with KetchProcess("--port", "0", cwd=site) as proc:
+        url = proc.wait_serving()
+        home = httpx.get(f"{url}/", timeout=10)
+        etag = home.headers["etag"]
+        assert home.text == "<h1>home</h1>"
+        again = httpx.get(f"{url}/", headers={"If-None-Match": etag}, timeout=10)
+        assert again.status_code == 304
+        assert proc.stop() == 0
+    assert any(f"serving the files in {site}" in line for line in proc.stderr)
+
+
+def test_ketch_root_flag_and_a_bad_root(site: Path, tmp_path: Path) -> None:
+    with KetchProcess("--port", "0", "--root", str(site / "docs"), cwd=tmp_path) as proc:
+        url = proc.wait_serving()
+        assert httpx.get(f"{url}/a.txt", timeout=10).text == "alpha\n"
+        proc.stop()
+    with KetchProcess("--root", str(tmp_path / "missing"), cwd=tmp_path) as proc:
+        assert proc.wait() == 2
+    assert any("--root: not a directory" in line for line in proc.stderr)
