@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -42,7 +42,7 @@ async def test_index_file_listing_and_redirect(site: Path) -> None:
         assert home.headers["content-type"].startswith("text/html")
         moved = await client.get(f"{base}/docs?x=1")
         assert moved.status_code == 301
-        assert moved.headers["location"] == "/docs/?x=1"
+        assert moved.headers["location"] == "docs/?x=1"  # relative: right under any mount point
         listing = await client.get(f"{base}/docs/")
         assert listing.status_code == 200
         assert '<a href="a.txt">a.txt</a>' in listing.text
@@ -166,3 +166,48 @@ def test_ketch_root_flag_and_a_bad_root(site: Path, tmp_path: Path) -> None:
     with KetchProcess("--root", str(tmp_path / "missing"), cwd=tmp_path) as proc:
         assert proc.wait() == 2
     assert any("--root: not a directory" in line for line in proc.stderr)
+
+
+def as_plain_asgi(static: StaticFiles) -> Any:
+    """Hide the front door: ketch then serves `static` as any ASGI app, through its messages."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await static(scope, receive, send)
+
+    return app
+
+
+@async_test()
+async def test_the_asgi_app_serves_files_listings_ranges_and_304(site: Path) -> None:
+    async with serve(as_plain_asgi(StaticFiles(site))) as server, httpx.AsyncClient() as client:
+        base = f"http://127.0.0.1:{server.port}"
+        assert (await client.get(f"{base}/")).text == "<h1>home</h1>"
+        assert '<a href="a.txt">' in (await client.get(f"{base}/docs/")).text
+        whole = await client.get(f"{base}/big.bin")
+        assert whole.content == BIG
+        etag = whole.headers["etag"]
+        assert (
+            await client.get(f"{base}/big.bin", headers={"If-None-Match": etag})
+        ).status_code == 304
+        part = await client.get(f"{base}/big.bin", headers={"Range": "bytes=-100"})
+        assert part.status_code == 206
+        assert part.content == BIG[-100:]
+        assert (await client.get(f"{base}/%2e%2e/secret.txt")).status_code == 404
+        head = await client.head(f"{base}/docs/a.txt")
+        assert head.headers["content-length"] == "6"
+
+
+@async_test()
+async def test_the_asgi_app_mounted_in_starlette(site: Path) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    app = Starlette(routes=[Mount("/static", app=StaticFiles(site))])
+    async with serve(app) as server, httpx.AsyncClient() as client:
+        base = f"http://127.0.0.1:{server.port}/static"
+        assert (await client.get(f"{base}/docs/a.txt")).text == "alpha\n"
+        assert (await client.get(f"{base}/")).text == "<h1>home</h1>"
+        moved = await client.get(f"{base}/docs", follow_redirects=True)
+        assert moved.status_code == 200
+        assert str(moved.url).endswith("/static/docs/")
+        assert '<a href="a.txt">' in moved.text

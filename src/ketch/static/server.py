@@ -1,5 +1,8 @@
 """`StaticFiles`: a directory served over HTTP, the ``ketch`` command's default with no app.
 
+On ketch it is a front door of its own (no ASGI messages); under any other ASGI server it is an
+ASGI 3 application (`StaticFiles.__call__`), the same logic behind a small adapter.
+
 Per request: GET and HEAD only (405 otherwise), the path percent-decoded once and resolved under
 the root (`resolve_under` refuses ``..``, backslashes, NUL, drive letters and, unless
 ``follow_symlinks``, links that lead out: 404, which does not reveal what exists out there), a
@@ -10,16 +13,20 @@ precompressed siblings, zero-copy sending of large files).
 
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
-from ..http11 import split_target
+from ..http11 import Request, split_target
 from .files import FileAccessError, send_file
 from .listing import render_listing
 from .paths import resolve_under
 
 if TYPE_CHECKING:
+    from ..asgi.types import Receive, Scope, Send
+    from ..http11 import Headers
     from ..server.config import Config
     from ..server.handler import Exchange
 
@@ -93,7 +100,9 @@ class StaticFiles:
             return
         if path.is_dir():
             if not url_path.endswith("/"):
-                location = raw_path + b"/" + (b"?" + query if query else b"")
+                # Relative to the request's own URL, so it holds under any mount point.
+                name = raw_path.rsplit(b"/", 1)[-1]
+                location = name + b"/" + (b"?" + query if query else b"")
                 exchange.respond(301, [_TEXT, (b"location", location)], b"Moved Permanently\n")
                 return
             index = path / self.index
@@ -111,3 +120,88 @@ class StaticFiles:
             await send_file(exchange, path, headers=self._file_headers)
         except FileAccessError as exc:
             exchange.respond(exc.status, [_TEXT], _ANSWERS[exc.status])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI 3 application, for other servers (and for mounting in ASGI frameworks)."""
+        kind = scope["type"]
+        if kind == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        elif kind == "http":
+            exchange = _ASGIExchange(scope, send)
+            await self.handle(exchange)  # type: ignore[arg-type]
+            await exchange.send_pending()
+        elif kind == "websocket":
+            await receive()
+            await send({"type": "websocket.close"})
+
+
+READ_CHUNK = 256 * 1024
+
+
+class _ASGIExchange:
+    """The part of the server's `Exchange` that `StaticFiles.handle` uses, as ASGI messages."""
+
+    def __init__(self, scope: Scope, send: Send) -> None:
+        raw = scope.get("raw_path") or quote(scope["path"]).encode("ascii")
+        root = quote(scope.get("root_path", "")).encode("ascii")
+        if root and raw.startswith(root):
+            raw = raw[len(root) :] or b"/"  # the path below the mount point
+        query = scope.get("query_string", b"")
+        self.request = Request(
+            method=scope["method"].encode("ascii"),
+            target=raw + b"?" + query if query else raw,
+            http_version=scope.get("http_version", "1.1").encode("ascii"),
+            headers=list(scope["headers"]),
+        )
+        self._send = send
+        self._start: Headers | None = None  # a response head not sent yet
+        self._status = 0
+        self._pending: bytes | None = None  # the whole body of a `respond`, sent after the call
+
+    def respond(self, status: int, headers: Headers, body: bytes = b"") -> None:
+        # The server's `respond` writes at once; ASGI's send is a coroutine: `send_pending`
+        # sends it when the handler returns.
+        self.start(status, headers)
+        if not any(name.lower() == b"content-length" for name, _ in headers):
+            assert self._start is not None
+            self._start.append((b"content-length", str(len(body)).encode()))
+        self._pending = body
+
+    def start(self, status: int, headers: Headers, reason: bytes = b"") -> None:
+        self._status = status
+        self._start = list(headers)
+
+    async def _flush_start(self) -> None:
+        if self._start is not None:
+            message = {"type": "http.response.start", "status": self._status}
+            await self._send({**message, "headers": self._start})
+            self._start = None
+
+    async def write(self, data: bytes, *, end: bool = False) -> None:
+        await self._flush_start()
+        await self._send({"type": "http.response.body", "body": data, "more_body": not end})
+
+    async def end(self, trailers: Headers | None = None) -> None:
+        await self.write(b"", end=True)
+
+    async def sendfile(self, file: Any, offset: int, count: int) -> None:
+        loop = asyncio.get_running_loop()
+        while count > 0:
+            size = min(count, READ_CHUNK)
+            data = await loop.run_in_executor(None, os.pread, file.fileno(), size, offset)
+            if not data:
+                raise OSError("file shorter than expected")
+            offset += len(data)
+            count -= len(data)
+            await self.write(data)
+
+    async def send_pending(self) -> None:
+        if self._pending is not None:
+            body, self._pending = self._pending, None
+            await self.write(body, end=True)
