@@ -27,27 +27,32 @@ TRACE = 5
 error_log = logging.getLogger("ketch.error")
 
 
-def _option_type(f: Field[Any]) -> tuple[Any, list[str] | None, bool]:
-    """(converter, choices, is_flag) for a Config field's annotation."""
+def _option_type(f: Field[Any]) -> tuple[Any, list[str] | None, str]:
+    """(converter, choices, kind) for a Config field's annotation; kind is "flag", "list" or
+    "value"."""
     hint = typing.get_type_hints(Config)[f.name]
     args = typing.get_args(hint)
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         hint = next(a for a in args if a is not type(None))
         args = typing.get_args(hint)
     if typing.get_origin(hint) is Literal:
-        return str, [str(a) for a in args], False
+        return str, [str(a) for a in args], "value"
     if hint is bool:
-        return bool, None, True
-    return hint, None, False
+        return bool, None, "flag"
+    if typing.get_origin(hint) is tuple:
+        return args[0], None, "list"
+    return hint, None, "value"
 
 
-def _env_default(f: Field[Any], convert: Any, is_flag: bool) -> Any:
+def _env_default(f: Field[Any], convert: Any, kind: str) -> Any:
     raw = os.environ.get(f"KETCH_{f.name.upper()}")
     if raw is None:
         return f.default if f.default is not MISSING else None
-    if is_flag:
+    if kind == "flag":
         return raw.strip().lower() in ("1", "true", "yes", "on")
     try:
+        if kind == "list":
+            return tuple(convert(item.strip()) for item in raw.split(",") if item.strip())
         return convert(raw)
     except ValueError:
         raise SystemExit(
@@ -73,11 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ketch {__version__} ({_build()})")
     for f in setting_fields():
-        convert, choices, is_flag = _option_type(f)
-        flag = "--" + f.name.replace("_", "-")
-        default = _env_default(f, convert, is_flag)
-        help_text = f"{f.metadata['help']} (default: {default})"
-        if is_flag:
+        convert, choices, kind = _option_type(f)
+        flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+        default = _env_default(f, convert, kind)
+        shown = ",".join(default) if kind == "list" else default
+        help_text = f"{f.metadata['help']} (default: {shown})".replace("%", "%%")
+        if kind == "flag":
             parser.add_argument(
                 flag,
                 dest=f.name,
@@ -85,6 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
                 default=default,
                 help=help_text,
             )
+        elif kind == "list":
+            # Repeatable; the given values replace the default (argparse would append to it).
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                type=convert,
+                action="append",
+                default=None,
+                metavar=f.metadata.get("metavar") or f.name.upper(),
+                help=help_text,
+            )
+            parser.set_defaults(**{f"_default_{f.name}": default})
         else:
             parser.add_argument(
                 flag,
@@ -119,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``ketch`` command; returns the exit status."""
     parser = build_parser()
     options = vars(parser.parse_args(argv))
+    for name in [key for key in options if key.startswith("_default_")]:
+        default = options.pop(name)
+        field_name = name.removeprefix("_default_")
+        given = options[field_name]
+        options[field_name] = tuple(given) if given is not None else default
     app_path = options.pop("app")
     try:
         config = Config(**options)

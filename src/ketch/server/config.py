@@ -45,8 +45,10 @@ class Config:
     lifespan: Literal["auto", "on", "off"] = _setting(
         "auto", "ASGI lifespan: run it, require it, or skip it."
     )
-    interface: Literal["auto", "asgi3", "asgi2"] = _setting(
-        "auto", "Application interface (auto detects ASGI 2 and 3)."
+    interface: Literal["auto", "asgi", "asgi3", "asgi2", "native"] = _setting(
+        "auto",
+        "Application interface: auto detects a ketch.web application or ASGI 3 or 2; asgi "
+        "detects ASGI 3 or 2; or force one.",
     )
     factory: bool = _setting(False, "Treat the app as a factory: call it to get the app.")
     app_dir: str = _setting(".", "Directory prepended to sys.path to import the app from.")
@@ -74,6 +76,71 @@ class Config:
     root: str = _setting(".", "With no app: the directory whose files are served.", metavar="DIR")
     follow_symlinks: bool = _setting(
         False, "With no app: serve symbolic links that lead out of the root directory."
+    )
+    workers: int | None = _setting(
+        None, "Worker processes (default: $WEB_CONCURRENCY, else 1: no supervisor)."
+    )
+    limit_max_requests: int | None = _setting(
+        None, "Restart a worker after it served this many requests (with jitter)."
+    )
+    limit_max_requests_jitter: int | None = _setting(
+        None, "Random extra requests added to --limit-max-requests per worker (default: 10 %)."
+    )
+    max_worker_memory: int | None = _setting(
+        None, "Restart a worker whose resident memory exceeds this many MiB.", metavar="MIB"
+    )
+    timeout_worker_start: float = _setting(
+        60.0, "Seconds a worker may take to start (import the app, run lifespan startup)."
+    )
+    reload: bool = _setting(False, "Restart the server when source files change (development).")
+    reload_dirs: tuple[str, ...] = _setting(
+        (),
+        "Directory to watch with --reload (repeatable; default: the app directory).",
+        flag="--reload-dir",
+        metavar="DIR",
+    )
+    reload_include: tuple[str, ...] = _setting(
+        (), "Glob of files whose changes reload (repeatable; default: *.py).", metavar="GLOB"
+    )
+    reload_exclude: tuple[str, ...] = _setting(
+        (),
+        "Glob of files whose changes never reload (repeatable; default: .*, *.py[cod], "
+        "__pycache__).",
+        metavar="GLOB",
+    )
+    proxy_headers: bool = _setting(
+        True,
+        "Take the client address and scheme from X-Forwarded-* and Forwarded headers sent by a "
+        "trusted peer (--forwarded-allow-ips).",
+    )
+    forwarded_allow_ips: str = _setting(
+        "127.0.0.1,::1",
+        "Comma-separated addresses and CIDR networks of trusted proxies ('*': any).  Unix socket "
+        "peers are always trusted.",
+        metavar="IPS",
+    )
+    proxy_protocol: bool = _setting(
+        False,
+        "Expect a PROXY protocol v1 or v2 header on every connection (from trusted peers only).",
+    )
+    health_path: str | None = _setting(
+        None,
+        "Answer GET/HEAD on this path with 200 while serving and 503 while draining (for load "
+        "balancers), before the app sees it.",
+        metavar="PATH",
+    )
+    metrics_bind: str | None = _setting(
+        None,
+        "Serve Prometheus metrics at http://HOST:PORT/metrics on this separate address.",
+        metavar="HOST:PORT",
+    )
+    log_config: str | None = _setting(
+        None,
+        "Logging configuration file: dictConfig JSON or YAML, or fileConfig INI.",
+        metavar="PATH",
+    )
+    self_signed: bool = _setting(
+        False, "Serve HTTPS with a certificate for localhost made on the fly (development)."
     )
     ws_max_size: int = _setting(
         16 * 1024 * 1024, "Maximum WebSocket message size in bytes, after inflating (close 1009)."
