@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import inspect
+import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,8 @@ if TYPE_CHECKING:
     from .server.handler import Lifespan as LifespanHooks
 
 __all__ = ["AppLoadError", "front_door", "import_app"]
+
+error_log = logging.getLogger("ketch.error")
 
 
 class AppLoadError(KetchError):
@@ -55,16 +59,42 @@ def import_app(path: str, *, app_dir: str = ".", factory: bool = False) -> Any:
 
 
 def front_door(app: Any, config: Config) -> tuple[Handler, LifespanHooks | None]:
-    """Return the handler (and lifespan hooks) that serve `app`.
+    """Return the handler (and lifespan hooks) that serve `app`, by ``config.interface``.
 
-    Objects with a ``__ketch_front_door__(config)`` method (the native API's applications) supply
-    their own; anything else is served as an ASGI application.
+    Objects with a ``__ketch_front_door__(config)`` method (``ketch.web`` applications,
+    `ketch.static.StaticFiles`) supply their own handler: the native interface, which "auto"
+    prefers.  Anything else is served as an ASGI 3 or 2 application.
+
+    Raises:
+        AppLoadError: the app does not fit the interface asked for.
     """
+    interface = config.interface
     own = getattr(app, "__ketch_front_door__", None)
-    if own is not None:
+    if interface == "native" or (interface == "auto" and own is not None):
+        if own is None:
+            raise AppLoadError(
+                f"{_describe(app)} is not a ketch.web application (--interface native)"
+            )
+        if config.root_path:
+            error_log.warning(
+                "--root-path applies to ASGI applications; ketch.web routes see paths as sent"
+            )
         handler, hooks = own(config)
         return handler, hooks
-    asgi = as_asgi3(app, config.interface)
+    if not callable(app):
+        raise AppLoadError(f"{_describe(app)} is not an ASGI application: it is not callable")
+    if own is not None and not inspect.iscoroutinefunction(type(app).__call__):
+        # A ketch.web Application is callable (aiohttp's factory idiom) but speaks no ASGI.
+        raise AppLoadError(
+            f"{_describe(app)} is a ketch.web application, not an ASGI one "
+            "(use --interface native or auto)"
+        )
+    asgi = as_asgi3(app, "auto" if interface == "asgi" else interface)
     lifespan = Lifespan(asgi, config.lifespan) if config.lifespan != "off" else None
     state = lifespan.state if lifespan is not None else {}
     return ASGIHandler(asgi, root_path=config.root_path, state=state), lifespan
+
+
+def _describe(app: Any) -> str:
+    kind = type(app)
+    return f"the app (a {kind.__module__}.{kind.__qualname__})"

@@ -23,7 +23,8 @@ def is_asgi2(app: Any) -> bool:
 
 
 def as_asgi3(app: Any, interface: str = "auto") -> ASGIApp:
-    """Return `app` as an ASGI 3 callable (``interface`` is "auto", "asgi3" or "asgi2")."""
+    """Return `app` as an ASGI 3 callable (``interface`` is "auto", "asgi3" or "asgi2":
+    "auto" tells ASGI 2 from 3)."""
     if interface == "asgi2" or (interface == "auto" and is_asgi2(app)):
 
         async def asgi3(scope: Scope, receive: Receive, send: Send) -> None:
