@@ -1,4 +1,5 @@
-"""The ``ketch`` command: options generated from `Config`, each also read from ``KETCH_<NAME>``."""
+"""The ``ketch`` command: options generated from `Config`, each also read from ``KETCH_<NAME>`` and
+from a TOML file (see `ketch.settings`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,8 @@ import asyncio
 import logging
 import os
 import sys
-import types
-import typing
-from dataclasses import MISSING, Field
-from typing import Any, Literal
+from dataclasses import MISSING
+from typing import Any
 
 from . import __version__
 from ._compiled import is_compiled
@@ -19,6 +18,15 @@ from .app_loading import AppLoadError, import_app
 from .errors import KetchError
 from .server.config import Config, setting_fields
 from .server.server import install_loop
+from .settings import (
+    APP_KEY,
+    SettingsError,
+    default_of,
+    env_value,
+    flag_name,
+    load_toml,
+    setting_kind,
+)
 from .static import StaticFiles
 
 __all__ = ["build_parser", "main"]
@@ -27,45 +35,31 @@ TRACE = 5
 error_log = logging.getLogger("ketch.error")
 
 
-def _option_type(f: Field[Any]) -> tuple[Any, list[str] | None, str]:
-    """(converter, choices, kind) for a Config field's annotation; kind is "flag", "list" or
-    "value"."""
-    hint = typing.get_type_hints(Config)[f.name]
-    args = typing.get_args(hint)
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        hint = next(a for a in args if a is not type(None))
-        args = typing.get_args(hint)
-    if typing.get_origin(hint) is Literal:
-        return str, [str(a) for a in args], "value"
-    if hint is bool:
-        return bool, None, "flag"
-    if typing.get_origin(hint) is tuple:
-        return args[0], None, "list"
-    return hint, None, "value"
-
-
-def _env_default(f: Field[Any], convert: Any, kind: str) -> Any:
-    raw = os.environ.get(f"KETCH_{f.name.upper()}")
-    if raw is None:
-        return f.default if f.default is not MISSING else None
-    if kind == "flag":
-        return raw.strip().lower() in ("1", "true", "yes", "on")
-    try:
-        if kind == "list":
-            return tuple(convert(item.strip()) for item in raw.split(",") if item.strip())
-        return convert(raw)
-    except ValueError:
-        raise SystemExit(
-            f"ketch: error: KETCH_{f.name.upper()}={raw!r} is not a valid value"
-        ) from None
+def _defaults(file_settings: dict[str, Any]) -> dict[str, Any]:
+    """Each setting's value before the command line: the environment, else the file, else the
+    default."""
+    defaults = {}
+    for f in setting_fields():
+        value = env_value(f)
+        if value is MISSING:
+            value = file_settings.get(f.name, default_of(f))
+        defaults[f.name] = value
+    return defaults
 
 
 def _build() -> str:
     return "compiled" if is_compiled() else "interpreted"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser, one option per `Config` setting."""
+def build_parser(file_settings: dict[str, Any] | None = None) -> argparse.ArgumentParser:
+    """The argument parser, one option per `Config` setting; defaults from the environment and
+    `file_settings` (a TOML file's).
+
+    Raises:
+        SettingsError: a ``KETCH_*`` variable has a bad value.
+    """
+    file_settings = file_settings or {}
+    defaults = _defaults(file_settings)
     parser = argparse.ArgumentParser(
         prog="ketch",
         description="A strict, fast HTTP/1.1 server for asyncio.  Serves an ASGI app or a "
@@ -74,13 +68,23 @@ def build_parser() -> argparse.ArgumentParser:
         "the environment.",
     )
     parser.add_argument(
-        "app", nargs="?", help="the application, as module:attribute (none: serve files)"
+        "app",
+        nargs="?",
+        default=file_settings.get(APP_KEY),
+        help="the application, as module:attribute (none: serve files)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=os.environ.get("KETCH_CONFIG"),
+        help="read settings (and 'app') from this TOML file, or a pyproject.toml's [tool.ketch]; "
+        "flags and KETCH_* variables override it",
     )
     parser.add_argument("--version", action="version", version=f"ketch {__version__} ({_build()})")
     for f in setting_fields():
-        convert, choices, kind = _option_type(f)
-        flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
-        default = _env_default(f, convert, kind)
+        convert, choices, kind = setting_kind(f)
+        flag = flag_name(f)
+        default = defaults[f.name]
         shown = ",".join(default) if kind == "list" else default
         help_text = f"{f.metadata['help']} (default: {shown})".replace("%", "%%")
         if kind == "flag":
@@ -135,8 +139,17 @@ def configure_logging(level: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``ketch`` command; returns the exit status."""
-    parser = build_parser()
+    # The file's settings are the parser's defaults, so --config is found first.
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", default=os.environ.get("KETCH_CONFIG"))
+    config_path = pre.parse_known_args(argv)[0].config
+    try:
+        parser = build_parser(load_toml(config_path) if config_path else None)
+    except SettingsError as exc:
+        print(f"ketch: error: {exc}", file=sys.stderr)
+        return 1
     options = vars(parser.parse_args(argv))
+    options.pop("config")
     for name in [key for key in options if key.startswith("_default_")]:
         default = options.pop(name)
         field_name = name.removeprefix("_default_")
