@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 import sys
+import typing
 from dataclasses import MISSING
 from typing import Any
 
@@ -35,6 +36,13 @@ TRACE = 5
 error_log = logging.getLogger("ketch.error")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake reported in one line instead of the whole usage."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"ketch: error: {message} (see ketch --help)\n")
+
+
 def _defaults(file_settings: dict[str, Any]) -> dict[str, Any]:
     """Each setting's value before the command line: the environment, else the file, else the
     default."""
@@ -60,7 +68,7 @@ def build_parser(file_settings: dict[str, Any] | None = None) -> argparse.Argume
     """
     file_settings = file_settings or {}
     defaults = _defaults(file_settings)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ketch",
         description="A strict, fast HTTP/1.1 server for asyncio.  Serves an ASGI app or a "
         "ketch.web application (module:attribute), or with no app the files of the current "
@@ -140,7 +148,7 @@ def configure_logging(level: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the ``ketch`` command; returns the exit status."""
     # The file's settings are the parser's defaults, so --config is found first.
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = _Parser(prog="ketch", add_help=False)
     pre.add_argument("--config", default=os.environ.get("KETCH_CONFIG"))
     config_path = pre.parse_known_args(argv)[0].config
     try:

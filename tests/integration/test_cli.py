@@ -326,3 +326,20 @@ def test_graceful_timeout_from_the_command_line_bounds_the_shutdown() -> None:
         assert process.stop(signal.SIGTERM, timeout=5) == 0
         assert time.monotonic() - started < 3
         thread.join(10)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "abc"], "argument --port: invalid int value: 'abc'"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--loop", "trio"], "argument --loop: invalid choice: 'trio'"),
+        (["--config"], "argument --config: expected one argument"),
+    ],
+)
+def test_a_bad_flag_is_one_line(args: list[str], message: str) -> None:
+    result = run_ketch(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"ketch: error: {message}")
