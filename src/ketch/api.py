@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from .app_loading import front_door
+from .logconfig import load_log_config
 from .server import server as _server
 from .server.config import Config
 
@@ -37,7 +38,10 @@ def run(app: Any, **settings: Any) -> None:
     """Serve `app` until SIGINT/SIGTERM, then shut down gracefully.
 
     Settings are `Config` fields as keyword arguments: ``ketch.run(app, host="0.0.0.0", port=80)``.
+    ``log_config`` is applied here (`Server` leaves logging to its embedder).
     """
     config = Config(**settings)
+    if config.log_config:
+        load_log_config(config.log_config)
     _server.install_loop(config.loop)
     asyncio.run(Server(app, config).serve())

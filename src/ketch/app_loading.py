@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from .asgi import ASGIHandler, Lifespan, as_asgi3
+from .asgi.tls import TLSScope
 from .errors import KetchError
 
 if TYPE_CHECKING:
@@ -92,7 +93,8 @@ def front_door(app: Any, config: Config) -> tuple[Handler, LifespanHooks | None]
     asgi = as_asgi3(app, "auto" if interface == "asgi" else interface)
     lifespan = Lifespan(asgi, config.lifespan) if config.lifespan != "off" else None
     state = lifespan.state if lifespan is not None else {}
-    return ASGIHandler(asgi, root_path=config.root_path, state=state), lifespan
+    tls = TLSScope.from_config(config) if config.is_ssl else None
+    return ASGIHandler(asgi, root_path=config.root_path, state=state, tls=tls), lifespan
 
 
 def _describe(app: Any) -> str:

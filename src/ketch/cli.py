@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import logging
 import os
 import sys
 import typing
-from dataclasses import MISSING
+from dataclasses import MISSING, replace
 from typing import Any
 
 from . import __version__
@@ -17,7 +18,9 @@ from ._compiled import is_compiled
 from .api import Server
 from .app_loading import AppLoadError, import_app
 from .errors import KetchError
+from .logconfig import load_log_config
 from .server.config import Config, setting_fields
+from .server.devcert import make_dev_certificate
 from .server.server import install_loop
 from .settings import (
     APP_KEY,
@@ -29,6 +32,9 @@ from .settings import (
     setting_kind,
 )
 from .static import StaticFiles
+
+if typing.TYPE_CHECKING:
+    import socket
 
 __all__ = ["build_parser", "main"]
 
@@ -128,8 +134,12 @@ def build_parser(file_settings: dict[str, Any] | None = None) -> argparse.Argume
     return parser
 
 
-def configure_logging(level: str) -> None:
-    """Send ketch.error to stderr and ketch.access to stdout, unless the app configured them."""
+def configure_logging(level: str, *, log_config: bool = False) -> None:
+    """Send ketch.error to stderr and ketch.access to stdout, unless the app configured them.
+
+    After a `log_config` file, a ketch logger whose records already reach a handler (its own or
+    an ancestor's, such as the root's) is left as the file set it, and so is a level it set.
+    """
     logging.addLevelName(TRACE, "TRACE")
     numeric = TRACE if level == "trace" else getattr(logging, level.upper())
     for name, stream, fmt in (
@@ -137,12 +147,13 @@ def configure_logging(level: str) -> None:
         ("ketch.access", sys.stdout, "%(message)s"),
     ):
         logger = logging.getLogger(name)
-        if not logger.handlers:
+        if not (logger.hasHandlers() if log_config else logger.handlers):
             handler = logging.StreamHandler(stream)
             handler.setFormatter(logging.Formatter(fmt))
             logger.addHandler(handler)
             logger.propagate = False
-        logger.setLevel(numeric if name == "ketch.error" else logging.INFO)
+        if not log_config or logger.level == logging.NOTSET:
+            logger.setLevel(numeric if name == "ketch.error" else logging.INFO)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,14 +179,27 @@ def main(argv: list[str] | None = None) -> int:
         config = Config(**options)
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
-    configure_logging(config.log_level)
+    try:
+        if config.log_config:
+            load_log_config(config.log_config)
+        configure_logging(config.log_level, log_config=bool(config.log_config))
+        config = _self_signed(config)
+    except KetchError as exc:
+        print(f"ketch: error: {exc}", file=sys.stderr)
+        return 1
+    workers = _worker_count(config, parser)
     if app_path is None:
         # The embedded default: the files of a directory.
         try:
-            app: Any = StaticFiles(config.root, follow_symlinks=config.follow_symlinks)
+            app: Any = StaticFiles.from_config(config)
         except ValueError as exc:
             parser.error(f"--root: {exc}")
-        app_path = f"the files in {app.directory}"
+        shown = f"the files in {app.directory}"
+        if workers > 1 or config.reload:
+            return _supervise(None, shown, config, workers)
+        app_path = shown
+    elif workers > 1 or config.reload:
+        return _supervise(app_path, app_path, config, workers)
     else:
         try:
             app = import_app(app_path, app_dir=config.app_dir, factory=config.factory)
@@ -187,6 +211,88 @@ def main(argv: list[str] | None = None) -> int:
     return _serve(app, app_path, config)
 
 
+def _worker_count(config: Config, parser: argparse.ArgumentParser) -> int:
+    """--workers, else $WEB_CONCURRENCY (the Heroku/Dokku convention), else 1."""
+    if config.workers is not None:
+        workers = config.workers
+    else:
+        raw = os.environ.get("WEB_CONCURRENCY", "").strip() or "1"
+        try:
+            workers = int(raw)
+        except ValueError:
+            parser.error(f"WEB_CONCURRENCY={raw!r} is not a number of workers")
+    if workers < 1:
+        parser.error(f"--workers must be at least 1, not {workers}")
+    return workers
+
+
+def _supervise(app_path: str | None, shown: str, config: Config, workers: int) -> int:
+    """Serve with a supervisor and forked workers (--workers N, --reload)."""
+    from .app_loading import front_door
+    from .server.server import Server as BaseServer
+    from .server.supervisor import Supervisor
+
+    def build(sockets: list[socket.socket]) -> BaseServer:
+        # In a worker, after the fork: a fresh import of the app.
+        if app_path is None:
+            app: Any = StaticFiles.from_config(config)
+        else:
+            app = import_app(app_path, app_dir=config.app_dir, factory=config.factory)
+        handler, lifespan = front_door(app, config)
+        return BaseServer(handler, config, lifespan=lifespan, sockets=sockets)
+
+    def serving(urls: list[str], loop_name: str) -> None:
+        count = supervisor.target
+        for url in urls:
+            error_log.info(
+                "ketch %s serving %s on %s (loop: %s, %s) with %d worker%s",
+                __version__,
+                shown,
+                url,
+                loop_name,
+                _build(),
+                count,
+                "" if count == 1 else "s",
+            )
+
+    watcher = None
+    try:
+        if config.reload:
+            from .server.reload import ReloadFilter, Watcher, require_watchfiles
+
+            require_watchfiles()
+            dirs = config.reload_dirs or (config.app_dir,)
+            for directory in dirs:
+                if not os.path.isdir(directory):
+                    raise KetchError(f"--reload-dir {directory!r} is not a directory")
+            watch_filter = ReloadFilter(dirs, config.reload_include, config.reload_exclude)
+            watcher = Watcher(dirs, watch_filter)
+        supervisor = Supervisor(config, build, workers=workers, on_serving=serving, watcher=watcher)
+        return supervisor.run()
+    except (KetchError, OSError) as exc:
+        print(f"ketch: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _self_signed(config: Config) -> Config:
+    """With --self-signed, make the certificate now (one for every worker), deleted at exit."""
+    if not config.self_signed:
+        return config
+    cert = make_dev_certificate()
+    owner = os.getpid()
+
+    def cleanup() -> None:
+        if os.getpid() == owner:  # forked workers inherit atexit hooks: only this process cleans
+            cert.remove()
+
+    atexit.register(cleanup)
+    error_log.info(
+        "Serving a self-signed certificate for localhost, 127.0.0.1 and ::1 (SHA-256 %s)",
+        cert.fingerprint,
+    )
+    return replace(config, self_signed=False, ssl_certfile=cert.certfile, ssl_keyfile=cert.keyfile)
+
+
 def _serve(app: Any, app_path: str, config: Config) -> int:
     async def serve() -> None:
         server = Server(app, config)
@@ -196,13 +302,14 @@ def _serve(app: Any, app_path: str, config: Config) -> int:
         loop_name = type(asyncio.get_running_loop()).__module__.split(".")[0]
         for url in server.urls:
             error_log.info(
-                "ketch %s serving %s on %s (loop: %s, %s)",
+                "ketch %s serving %s on %s (loop: %s, %s) with 1 worker",
                 __version__,
                 app_path,
                 url,
                 loop_name,
                 _build(),
             )
+        _log_operations(config, server.metrics_url)
         try:
             assert server._stopping is not None
             await server._stopping.wait()
@@ -217,3 +324,10 @@ def _serve(app: Any, app_path: str, config: Config) -> int:
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def _log_operations(config: Config, metrics_url: str | None) -> None:
+    if config.health_path:
+        error_log.info("Health checks on %s (kept out of the access log)", config.health_path)
+    if metrics_url:
+        error_log.info("Metrics on %s", metrics_url)

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from ketch.static import StaticFiles
+from ketch.static import MAX_RANGES, StaticFiles
 from tests.support import KetchProcess, RawClient, async_test, serve
+
+from .byteranges import parse_byteranges
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -211,3 +213,133 @@ async def test_the_asgi_app_mounted_in_starlette(site: Path) -> None:
         assert moved.status_code == 200
         assert str(moved.url).endswith("/static/docs/")
         assert '<a href="a.txt">' in moved.text
+
+
+# -- Ranges, conditionals and HEAD over sockets -----------------------------------------------
+
+
+@async_test()
+async def test_multiple_ranges_get_multipart_byteranges(site: Path) -> None:
+    async with serve(StaticFiles(site)) as server, await RawClient.connect(server.port) as client:
+        small = await client.request("GET", "/docs/a.txt", headers=[("Range", "bytes=0-0,-2")])
+        large = await client.request(
+            "GET", "/big.bin", headers=[("Range", "bytes=0-99999, 200000-")]
+        )
+    for response, data in ((small, b"alpha\n"), (large, BIG)):
+        assert response.status == 206
+        content_type = response.header(b"content-type") or b""
+        assert content_type.startswith(b"multipart/byteranges; boundary=")
+        assert response.header(b"content-length") == str(len(response.body)).encode()
+        parts = parse_byteranges(content_type, response.body)
+        size = len(data)
+        if data is BIG:
+            expected = [(0, 99999), (200000, size - 1)]
+        else:
+            expected = [(0, 0), (size - 2, size - 1)]
+        assert [part[0] for part in parts] == [f"bytes {a}-{b}/{size}" for a, b in expected]
+        assert [part[2] for part in parts] == [data[a : b + 1] for a, b in expected]
+
+
+@async_test()
+async def test_too_many_or_overlapping_ranges_cannot_inflate_the_answer(site: Path) -> None:
+    many = ",".join(f"{i}-{i}" for i in range(0, 2 * (MAX_RANGES + 1), 2))
+    overlapping = ",".join(["0-"] * MAX_RANGES)
+    async with serve(StaticFiles(site)) as server, await RawClient.connect(server.port) as client:
+        too_many = await client.request("GET", "/big.bin", headers=[("Range", "bytes=" + many)])
+        merged = await client.request("GET", "/big.bin", headers=[("Range", overlapping)])
+        merged_bytes = await client.request(
+            "GET", "/big.bin", headers=[("Range", "bytes=" + overlapping)]
+        )
+    assert too_many.status == 200  # more than MAX_RANGES: ignored, the whole file
+    assert too_many.body == BIG
+    assert merged.status == 200  # not a bytes range: ignored
+    assert merged_bytes.status == 206  # coalesced into one range: never more than the file
+    assert merged_bytes.header(b"content-range") == b"bytes 0-%d/%d" % (len(BIG) - 1, len(BIG))
+    assert merged_bytes.body == BIG
+
+
+@async_test()
+async def test_if_range_head_304_and_416_over_sockets(site: Path) -> None:
+    async with serve(StaticFiles(site)) as server, await RawClient.connect(server.port) as client:
+        first = await client.request("GET", "/big.bin")
+        etag = (first.header(b"etag") or b"").decode()
+        modified = (first.header(b"last-modified") or b"").decode()
+        fresh = await client.request(
+            "GET", "/big.bin", headers=[("Range", "bytes=10-19"), ("If-Range", etag)]
+        )
+        stale = await client.request(
+            "GET", "/big.bin", headers=[("Range", "bytes=10-19"), ("If-Range", '"old"')]
+        )
+        by_date = await client.request(
+            "GET", "/big.bin", headers=[("Range", "bytes=10-19"), ("If-Range", modified)]
+        )
+        not_modified = await client.request("GET", "/big.bin", headers=[("If-None-Match", etag)])
+        head = await client.request("HEAD", "/big.bin", headers=[("Range", "bytes=10-19")])
+        unsatisfiable = await client.request("GET", "/big.bin", headers=[("Range", "bytes=-0")])
+        beyond = await client.request("HEAD", "/docs/a.txt", headers=[("If-None-Match", "*")])
+    assert (fresh.status, fresh.body) == (206, BIG[10:20])
+    assert (stale.status, stale.body) == (200, BIG)
+    assert (by_date.status, by_date.body) == (206, BIG[10:20])
+    assert not_modified.status == 304
+    assert not_modified.body == b""
+    assert not_modified.header(b"etag") == etag.encode()
+    assert not_modified.header(b"content-length") is None
+    assert head.status == 200  # Range is for GET only
+    assert head.header(b"content-length") == str(len(BIG)).encode()
+    assert head.header(b"accept-ranges") == b"bytes"
+    assert head.body == b""
+    assert unsatisfiable.status == 416
+    assert unsatisfiable.header(b"content-range") == b"bytes */%d" % len(BIG)
+    assert beyond.status == 304
+
+
+@async_test()
+async def test_head_of_a_precompressed_file_and_vary(site: Path) -> None:
+    async with serve(StaticFiles(site)) as server, await RawClient.connect(server.port) as client:
+        plain = await client.request("GET", "/style.css")
+        head = await client.request("HEAD", "/style.css", headers=[("Accept-Encoding", "br, gzip")])
+        refused = await client.request(
+            "GET", "/style.css", headers=[("Accept-Encoding", "gzip;q=0, identity")]
+        )
+    assert plain.header(b"content-encoding") is None
+    assert (plain.header(b"vary") or b"").lower() == b"accept-encoding"
+    assert plain.body == b"body{}" * 200
+    assert plain.header(b"content-type") == b"text/css; charset=utf-8"
+    assert head.header(b"content-encoding") == b"gzip"
+    assert head.header(b"content-length") == str(len(b"\x1f\x8b fake gzip")).encode()
+    assert head.header(b"content-type") == b"text/css; charset=utf-8"
+    assert head.body == b""
+    assert refused.header(b"content-encoding") is None
+
+
+@async_test()
+async def test_listing_is_sorted_escaped_and_links_stay_relative(site: Path) -> None:
+    (site / "docs" / "B.txt").write_text("b")
+    (site / "docs" / "sub").mkdir()
+    (site / "docs" / "javascript:alert(1)").write_text("x")
+    (site / "docs" / '"><img src=x onerror=alert(1)>').write_text("x")
+    (site / "docs" / ".hidden").write_text("x")
+    async with serve(StaticFiles(site)) as server, httpx.AsyncClient() as client:
+        page = (await client.get(f"http://127.0.0.1:{server.port}/docs/")).text
+    assert "<img" not in page
+    assert "onerror=alert(1)&gt;" in page
+    assert 'href="javascript:' not in page  # quoted: a relative link, never a URL scheme
+    assert "javascript%3Aalert%281%29" in page
+    assert ".hidden" not in page
+    assert '<th scope="col">Name</th>' in page
+    names = [
+        line.split('">', 2)[1].split("<")[0] for line in page.splitlines() if "<a href" in line
+    ]
+    assert names[:3] == ["../", "sub/", "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"]
+    assert names[3:] == sorted(names[3:], key=str.lower)
+
+
+def test_ketch_static_cache_control_option(site: Path) -> None:
+    with KetchProcess(
+        "--port", "0", "--root", str(site), "--static-cache-control", "max-age=3600", cwd=site
+    ) as proc:
+        url = proc.wait_serving()
+        assert url.startswith("http://127.0.0.1:")
+        response = httpx.get(f"{url}/docs/a.txt", timeout=10)
+        assert response.headers["cache-control"] == "max-age=3600"
+        proc.stop()

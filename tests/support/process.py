@@ -20,6 +20,7 @@ KETCH = str(Path(sys.executable).with_name("ketch"))
 BANNER = re.compile(
     r"ketch \S+ serving (?P<app>.+?) on (?P<url>\S+)"
     r" \(loop: (?P<loop>\w+), (?P<build>compiled|interpreted)\)"
+    r"(?: with (?P<workers>\d+) workers?)?"
 )
 
 
@@ -28,11 +29,12 @@ def ketch_command(*args: str) -> list[str]:
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The test's environment without KETCH_* settings or systemd variables, plus `extra`."""
+    """The test's environment without KETCH_* settings, WEB_CONCURRENCY or systemd variables, plus
+    `extra`."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("KETCH_", "LISTEN_", "PYTEST_", "COV_"))
+        if not k.startswith(("KETCH_", "LISTEN_", "PYTEST_", "COV_")) and k != "WEB_CONCURRENCY"
     }
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra or {})

@@ -6,7 +6,8 @@ the exchange.  Message order is checked against a small state enum, so an app th
 before its start, or anything after the end, gets a clear RuntimeError rather than a broken wire.
 
 Extensions offered in ``scope["extensions"]``: ``http.response.trailers``,
-``http.response.early_hint`` (103), ``http.response.pathsend`` and ``http.response.zerocopysend``.
+``http.response.early_hint`` (103), ``http.response.pathsend`` and ``http.response.zerocopysend``;
+on TLS connections also ``tls`` (tls.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..websocket import is_websocket_request
 from .websocket import serve_websocket
 
 if TYPE_CHECKING:
+    from .tls import TLSScope
     from .types import ASGIApp, Message, Scope
 
 __all__ = ["ASGIHandler"]
@@ -57,13 +59,22 @@ class ASGIHandler:
         app: the ASGI 3 callable.
         root_path: ASGI ``root_path`` (prefixed to ``path`` and ``raw_path``, as uvicorn does).
         state: the lifespan state, shallow-copied into every request's scope.
+        tls: for a TLS server, what builds the ``tls`` extension (None: plain HTTP).
     """
 
-    def __init__(self, app: ASGIApp, *, root_path: str = "", state: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        root_path: str = "",
+        state: dict[str, Any] | None = None,
+        tls: TLSScope | None = None,
+    ):
         self.app = app
         self.root_path = root_path
         self._root_raw = root_path.encode("utf-8")
         self.state = state if state is not None else {}
+        self.tls = tls
 
     def scope(self, exchange: Exchange) -> Scope:
         """Build the ``http`` scope of a request."""
@@ -91,7 +102,9 @@ class ASGIHandler:
             "client": exchange.client,
             "server": exchange.server,
             "state": state.copy() if state else {},
-            "extensions": _EXTENSIONS,
+            "extensions": _EXTENSIONS
+            if self.tls is None
+            else self.tls.extensions(exchange, _EXTENSIONS),
         }
 
     def websocket_scope(self, exchange: Exchange) -> Scope:
@@ -100,7 +113,10 @@ class ASGIHandler:
         del scope["method"]
         scope["type"] = "websocket"
         scope["scheme"] = "wss" if exchange.scheme == "https" else "ws"
-        scope["extensions"] = {"websocket.http.response": {}}
+        extensions: dict[str, Any] = {"websocket.http.response": {}}
+        scope["extensions"] = (
+            extensions if self.tls is None else self.tls.extensions(exchange, extensions)
+        )
         return scope
 
     async def __call__(self, exchange: Exchange) -> None:

@@ -48,6 +48,7 @@ class AccessRecord:
                     "bytes": cycle.bytes_sent,
                     "referer": _header(cycle, b"referer"),
                     "user_agent": _header(cycle, b"user-agent"),
+                    "request_id": _header(cycle, b"x-request-id"),
                 }
             )
         stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(self.when))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from ..http11 import Limits
+from .proxy import TrustedProxies
 
 __all__ = ["Config", "setting_fields"]
 
@@ -77,11 +78,18 @@ class Config:
     follow_symlinks: bool = _setting(
         False, "With no app: serve symbolic links that lead out of the root directory."
     )
+    static_cache_control: str | None = _setting(
+        None,
+        "With no app: the Cache-Control header of every file (e.g. 'max-age=3600').",
+        metavar="VALUE",
+    )
     workers: int | None = _setting(
         None, "Worker processes (default: $WEB_CONCURRENCY, else 1: no supervisor)."
     )
     limit_max_requests: int | None = _setting(
-        None, "Restart a worker after it served this many requests (with jitter)."
+        None,
+        "Replace a worker after it served this many requests, plus jitter (with one process: "
+        "stop the server, for a process manager to restart).",
     )
     limit_max_requests_jitter: int | None = _setting(
         None, "Random extra requests added to --limit-max-requests per worker (default: 10 %)."
@@ -100,28 +108,32 @@ class Config:
         metavar="DIR",
     )
     reload_include: tuple[str, ...] = _setting(
-        (), "Glob of files whose changes reload (repeatable; default: *.py).", metavar="GLOB"
+        (),
+        "Glob of more files whose changes reload (repeatable; *.py always do).",
+        metavar="GLOB",
     )
     reload_exclude: tuple[str, ...] = _setting(
         (),
-        "Glob of files whose changes never reload (repeatable; default: .*, *.py[cod], "
-        "__pycache__).",
+        "Glob of more files or directories whose changes never reload (repeatable; .*, "
+        "__pycache__, *.py[cod], venv, node_modules and *~ never do).",
         metavar="GLOB",
     )
     proxy_headers: bool = _setting(
         True,
-        "Take the client address and scheme from X-Forwarded-* and Forwarded headers sent by a "
-        "trusted peer (--forwarded-allow-ips).",
+        "Take the client address, scheme and host from X-Forwarded-For/-Proto/-Host/-Port (or, "
+        "when none is sent, Forwarded) on requests from trusted peers (--forwarded-allow-ips).",
     )
     forwarded_allow_ips: str = _setting(
         "127.0.0.1,::1",
-        "Comma-separated addresses and CIDR networks of trusted proxies ('*': any).  Unix socket "
-        "peers are always trusted.",
+        "Comma-separated addresses and CIDR networks of the trusted proxies whose proxy headers "
+        "and PROXY protocol headers are believed ('*': any).  Unix socket peers are always "
+        "trusted.",
         metavar="IPS",
     )
     proxy_protocol: bool = _setting(
         False,
-        "Expect a PROXY protocol v1 or v2 header on every connection (from trusted peers only).",
+        "Require a PROXY protocol v1 or v2 header on every connection; connections from "
+        "untrusted peers, or with a bad or late header, are closed.",
     )
     health_path: str | None = _setting(
         None,
@@ -169,6 +181,17 @@ class Config:
     ssl_ciphers: str | None = _setting(None, "OpenSSL cipher list for TLS 1.2 and below.")
     ssl_context: ssl.SSLContext | None = field(default=None, metadata={"cli": False})
 
+    def __post_init__(self) -> None:
+        if self.self_signed and (self.ssl_certfile is not None or self.ssl_context is not None):
+            raise ValueError("--self-signed and --ssl-certfile (or ssl_context) exclude each other")
+        if self.health_path is not None and not self.health_path.startswith("/"):
+            raise ValueError(f"--health-path must start with '/', got {self.health_path!r}")
+        if self.metrics_bind is not None:
+            from .metrics import parse_bind
+
+            parse_bind(self.metrics_bind)
+        TrustedProxies(self.forwarded_allow_ips)  # raises ValueError for a bad entry
+
     @property
     def limits(self) -> Limits:
         """The HTTP/1.1 core's limits."""
@@ -182,16 +205,28 @@ class Config:
     @property
     def is_ssl(self) -> bool:
         """Whether connections use TLS."""
-        return self.ssl_context is not None or self.ssl_certfile is not None
+        return self.ssl_context is not None or self.ssl_certfile is not None or self.self_signed
 
     def make_ssl_context(self) -> ssl.SSLContext | None:
         """Build the server TLS context from the ``ssl_*`` settings (ALPN: http/1.1)."""
         if self.ssl_context is not None:
             return self.ssl_context
-        if self.ssl_certfile is None:
+        if self.ssl_certfile is None and not self.self_signed:
             return None
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile, self.ssl_keyfile_password)
+        if self.self_signed:
+            # Loaded at once, so the files can go at once (the ketch command instead makes one
+            # certificate up front, shared by its workers, and logs its fingerprint).
+            from .devcert import make_dev_certificate
+
+            cert = make_dev_certificate()
+            try:
+                context.load_cert_chain(cert.certfile, cert.keyfile)
+            finally:
+                cert.remove()
+        else:
+            assert self.ssl_certfile is not None
+            context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile, self.ssl_keyfile_password)
         if self.ssl_ca_certs:
             context.load_verify_locations(self.ssl_ca_certs)
         context.verify_mode = {

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..http11 import Data, EndOfMessage, Headers, InformationalResponse, Request, Response
 from .handler import ClientDisconnected
+from .proxy import forwarded_view, replace_host
 from .sendfile import can_sendfile, sendfile
 from .timeouts import BODY, BUSY
 
@@ -68,6 +69,12 @@ class Cycle:
         self.client = proto.client
         self.server = proto.server
         self.scheme = proto.scheme
+        if proto.proxy_trusted:
+            for name, _ in request.headers:
+                first = name[0] | 0x20  # lowercased: proxy fields start with "x" or "f"
+                if first == 0x78 or first == 0x66:
+                    self._apply_proxy_fields()
+                    break
         self._chunks: list[bytes] = []
         self.buffered = 0
         self.drained = 0
@@ -82,6 +89,22 @@ class Cycle:
         self.status = 0
         self.bytes_sent = 0
         self.task: asyncio.Task[None] | None = None
+
+    def _apply_proxy_fields(self) -> None:
+        """Take client, scheme and host from a trusted proxy's fields (proxy.py)."""
+        request = self.request
+        view = forwarded_view(
+            request.headers, self.proto.state.trusted_proxies, self.client, self.scheme, self.server
+        )
+        if view is not None:
+            self.client, self.scheme, self.server, host = view
+            if host is not None:
+                self.request = Request(
+                    method=request.method,
+                    target=request.target,
+                    http_version=request.http_version,
+                    headers=replace_host(request.headers, host),
+                )
 
     def drop_head(self) -> None:
         """Forget a response head that was never written, so that another can be started."""
@@ -329,6 +352,10 @@ class Cycle:
     @property
     def config(self) -> Config:
         return self.proto.state.config
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        transport = self.proto.transport
+        return default if transport is None else transport.get_extra_info(name, default)
 
     def switch_protocol(self, headers: Headers, make: Callable[[HTTPProtocol], U]) -> U:
         if self.response_started:

@@ -131,6 +131,12 @@ class Exchange(Protocol):
         """The server's settings."""
         ...
 
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """The connection's transport information (``asyncio.BaseTransport.get_extra_info``):
+        ``"peername"``, ``"sockname"``, and on TLS ``"ssl_object"``, ``"peercert"`` (the
+        verified client certificate as a dict), ``"cipher"``; `default` when not available."""
+        ...
+
     @property
     def switch_requested(self) -> bool:
         """The request asks to switch protocols (``Connection: upgrade`` with ``Upgrade``)."""

@@ -45,6 +45,7 @@ from ..http11.writers import reason_phrase
 from .cycle import CLOSE, SMALL_WRITE, Cycle
 from .eager import run_eagerly
 from .handler import ClientDisconnected
+from .preamble import expect_proxy_header
 from .timeouts import BODY, BUSY, HEAD, IDLE
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ class HTTPProtocol:
         self.waiting_for = IDLE
         self.waiting_since = self.loop.time()
         self.upgraded: Upgraded | None = None  # the protocol after a switch (a WebSocket)
+        self.proxy_trusted = False  # the peer is a trusted proxy: read its fields (proxy.py)
 
     # ------------------------------------------------------------ asyncio.Protocol
 
@@ -114,6 +116,10 @@ class HTTPProtocol:
         local = transport.get_extra_info("sockname")
         if isinstance(local, tuple) and len(local) >= 2:
             self.server = (str(local[0]), int(local[1]))
+        if state.proxy_protocol:
+            expect_proxy_header(self)  # sets proxy_trusted once the PROXY header is read
+        elif state.proxy_headers:
+            self.proxy_trusted = state.trusted_proxies.trusts(self.client)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -438,6 +444,7 @@ class HTTPProtocol:
         cycle.response_complete = True
         if self.state.access_log:
             self.state.log_access(cycle)
+        self.state.count_response()
         if self.conn.our_state is State.MUST_CLOSE:
             cycle.lose()
             self.close()

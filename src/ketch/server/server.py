@@ -4,9 +4,10 @@ Shutdown (SIGINT/SIGTERM, or `Server.shutdown`):
 
 1. Stop accepting at once: the listening sockets are closed, so new connections are refused, not
    accepted and reset.
-2. Close idle keep-alive connections; requests in flight finish, their responses carry
-   ``Connection: close``.  Handlers that go on after their response (background tasks) are
-   waited for too.
+2. Close idle keep-alive connections once they have been idle `DRAIN_IDLE` seconds (a client's
+   next request may be on its way: it is answered, with ``Connection: close``); requests in
+   flight finish, their responses carry ``Connection: close``.  Handlers that go on after their
+   response (background tasks) are waited for too.
 3. After ``timeout_graceful_shutdown`` seconds, whatever is left is closed and its handlers are
    cancelled.  A second signal skips the wait.
 4. The front door's shutdown hook (ASGI lifespan shutdown) runs; ``run`` returns and the process
@@ -19,19 +20,25 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import signal
 import socket
 from typing import TYPE_CHECKING, Any, Self, cast
 
 from .config import Config
+from .health import HealthCheck
 from .listeners import bind_sockets, describe
+from .metered import MeteredProtocol
+from .metrics import MetricsBlock, metrics_handler, parse_bind
 from .protocol import HTTPProtocol
 from .state import ServerState
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
     from types import TracebackType
 
     from .handler import Handler, Lifespan
+    from .metrics import Recorder
 
 __all__ = ["Server", "install_loop"]
 
@@ -39,6 +46,10 @@ error_log = logging.getLogger("ketch.error")
 
 CANCEL_WAIT = 1.0
 """Seconds a handler cancelled at the end of the grace period gets to finish its cleanup."""
+DRAIN_IDLE = 0.25
+"""Seconds a keep-alive connection must have been idle before shutdown closes it.  Closing one
+the moment it goes idle loses the next request a busy client already sent on it (wrk counts read
+errors on every rolling restart); what arrives meanwhile is answered with Connection: close."""
 
 
 def install_loop(kind: str) -> None:
@@ -62,6 +73,9 @@ class Server:
         handler: the front door (see `handler.Handler`).
         config: settings; defaults are `Config()`'s.
         lifespan: the front door's start-up/shutdown hooks, if any.
+        sockets: listening sockets to serve on instead of binding `config`'s (a worker's
+            inherited sockets); they are closed on shutdown but a Unix socket's path is left to
+            whoever bound it.
 
     Use ``async with Server(...) as server:`` to serve until the block exits, or `serve` to serve
     until a signal.  `addresses` lists the bound addresses (port 0 resolved), `started` is set
@@ -69,13 +83,25 @@ class Server:
     """
 
     def __init__(
-        self, handler: Handler, config: Config | None = None, *, lifespan: Lifespan | None = None
+        self,
+        handler: Handler,
+        config: Config | None = None,
+        *,
+        lifespan: Lifespan | None = None,
+        sockets: Iterable[socket.socket] | None = None,
     ) -> None:
         self.handler = handler
         self.config = config or Config()
         self.lifespan = lifespan
         self.started = asyncio.Event()
+        # Called once --limit-max-requests (plus jitter) responses are done; None: shut down.
+        self.on_max_requests: Callable[[], None] | None = None
+        # Where connections record metrics (a worker's slot, set by a supervisor before `start`);
+        # None: with --metrics-bind, `start` makes a one-slot block and serves it itself.
+        self.metrics: Recorder | None = None
+        self._metrics_server: Server | None = None
         self._servers: list[asyncio.AbstractServer] = []
+        self._given_sockets = list(sockets) if sockets is not None else None
         self._sockets: list[socket.socket] = []
         self._state: ServerState | None = None
         self._draining: ServerState | None = None
@@ -111,7 +137,10 @@ class Server:
             await self.lifespan.startup()
         try:
             context = self.config.make_ssl_context()
-            self._sockets = bind_sockets(self.config)
+            if self._given_sockets is not None:
+                self._sockets = self._given_sockets
+            else:
+                self._sockets = bind_sockets(self.config)
         except BaseException:
             if self.lifespan is not None:
                 await self.lifespan.shutdown()
@@ -119,10 +148,15 @@ class Server:
         self._addresses = [sock.getsockname() for sock in self._sockets]
         self._described = [(sock.family, sock.getsockname()) for sock in self._sockets]
         state = self._state = ServerState(self.config, self.handler, loop)
+        state.requests_left = _request_budget(self.config)
+        state.requests_spent = self._max_requests_reached
+        make_protocol = self._operations(state)
         try:
+            if self._metrics_server is not None:
+                await self._metrics_server.start()
             for sock in self._sockets:
                 listener = await loop.create_server(
-                    lambda: cast("asyncio.Protocol", HTTPProtocol(state)),
+                    make_protocol,
                     sock=sock,
                     ssl=context,
                     backlog=self.config.backlog,
@@ -134,11 +168,40 @@ class Server:
                 started.close()
             for sock in self._sockets:
                 sock.close()
+            if self._metrics_server is not None:
+                await self._metrics_server.shutdown()
+                self._metrics_server = None
             if self.lifespan is not None:
                 await self.lifespan.shutdown()
             raise
         state.sweeper.start()
         self.started.set()
+
+    def _operations(self, state: ServerState) -> Callable[[], asyncio.Protocol]:
+        """Install the health check and metrics (if set); returns the connection factory."""
+        config = self.config
+        if config.health_path:
+            health = HealthCheck(state.handler, config.health_path, lambda: state.draining)
+            state.handler = health
+            state.unlogged = health.matches
+        recorder = self.metrics
+        if recorder is None and config.metrics_bind:
+            block = MetricsBlock(1)
+            recorder = block.slot(0)
+            host, port = parse_bind(config.metrics_bind)
+            metrics_config = Config(host=host, port=port, access_log=False, lifespan="off")
+            self._metrics_server = Server(metrics_handler(block), metrics_config)
+        if recorder is None:
+            return lambda: cast("asyncio.Protocol", HTTPProtocol(state))
+        metered = recorder
+        return lambda: cast("asyncio.Protocol", MeteredProtocol(state, metered))
+
+    @property
+    def metrics_url(self) -> str | None:
+        """Where this server serves its metrics (``http://HOST:PORT/metrics``), if it does."""
+        if self._metrics_server is None or not self._metrics_server.urls:
+            return None
+        return self._metrics_server.urls[0] + "/metrics"
 
     async def serve(self, *, install_signal_handlers: bool = True) -> None:
         """Start, serve until SIGINT/SIGTERM (or `request_shutdown`), then shut down."""
@@ -160,6 +223,13 @@ class Server:
                     state.idle.set()
         if self._stopping is not None:
             self._stopping.set()
+
+    def _max_requests_reached(self) -> None:
+        if self.on_max_requests is not None:
+            self.on_max_requests()
+        else:
+            error_log.info("--limit-max-requests reached: shutting down gracefully")
+            self.request_shutdown()
 
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
@@ -188,10 +258,9 @@ class Server:
         self._servers.clear()
         state.draining = True
         for proto in list(state.connections):
-            if proto.cycle is None:
-                proto.close()
-            elif proto.upgraded is not None:
+            if proto.cycle is not None and proto.upgraded is not None:
                 proto.upgraded.going_away()  # WebSockets get a 1001 close, and the grace period
+        lingering = _close_idle(state)
         if (state.connections or state.tasks) and not self._force:
             state.idle.clear()
             with contextlib.suppress(TimeoutError):
@@ -204,7 +273,13 @@ class Server:
                                 len(state.tasks),
                             )
                             told = True
-                        await state.idle.wait()
+                        if lingering:
+                            with contextlib.suppress(TimeoutError):
+                                async with asyncio.timeout(DRAIN_IDLE / 4):
+                                    await state.idle.wait()
+                            lingering = _close_idle(state)
+                        else:
+                            await state.idle.wait()
                         state.idle.clear()
         state.draining_hard = True
         for proto in list(state.connections):
@@ -223,7 +298,10 @@ class Server:
         if cancelled:
             await asyncio.wait(cancelled, timeout=CANCEL_WAIT)
         state.sweeper.stop()
-        for family, address in self._described:
+        if self._metrics_server is not None:
+            await self._metrics_server.shutdown()
+            self._metrics_server = None
+        for family, address in self._described if self._given_sockets is None else ():
             if family == socket.AF_UNIX and isinstance(address, str) and address:
                 with contextlib.suppress(OSError):
                     os.unlink(address)
@@ -242,3 +320,27 @@ class Server:
         traceback: TracebackType | None,
     ) -> None:
         await self.shutdown()
+
+
+def _close_idle(state: ServerState) -> bool:
+    """Close the connections idle for `DRAIN_IDLE` seconds; True while younger idle ones remain."""
+    now = state.loop.time()
+    lingering = False
+    for proto in list(state.connections):
+        if proto.cycle is None:
+            if now - proto.waiting_since >= DRAIN_IDLE:
+                proto.close()
+            else:
+                lingering = True
+    return lingering
+
+
+def _request_budget(config: Config) -> int:
+    """Responses to serve before --limit-max-requests triggers; -1 (never reaches 0): no limit."""
+    limit = config.limit_max_requests
+    if limit is None or limit <= 0:
+        return -1
+    jitter = config.limit_max_requests_jitter
+    if jitter is None:
+        jitter = limit // 10
+    return limit + random.randint(0, max(jitter, 0))

@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING
 
 from .accesslog import AccessRecord
 from .memory import release_free_memory
+from .proxy import TrustedProxies
 from .timeouts import Sweeper
 
 if TYPE_CHECKING:
-    from ..http11 import Headers
+    from collections.abc import Callable
+
+    from ..http11 import Headers, Request
     from .config import Config
     from .cycle import Cycle
     from .handler import Handler
@@ -33,6 +36,8 @@ class ServerState:
         in_flight: handlers running now.
         tasks: the handlers that suspended, each carried on by a Task.  Shutdown waits for them
             too: a handler may go on after its response is sent (a background task).
+        requests_left: responses until --limit-max-requests calls `requests_spent` once (counts
+            down past 0; -1: no limit).
     """
 
     def __init__(self, config: Config, handler: Handler, loop: asyncio.AbstractEventLoop) -> None:
@@ -51,12 +56,23 @@ class ServerState:
         self.tasks: set[asyncio.Task[None]] = set()
         self.idle = asyncio.Event()
         self.access_log = config.access_log
+        # Behind proxies (proxy.py): whose proxy fields and PROXY protocol headers count.
+        self.trusted_proxies = TrustedProxies(config.forwarded_allow_ips)
+        self.proxy_headers = config.proxy_headers
+        self.proxy_protocol = config.proxy_protocol
         self.date_header = config.date_header
         # The Date header value to send, refreshed by the sweeper (None: no Date header).
         self.date: bytes | None = self.sweeper.date if self.date_header else None
         self._access_format = config.access_log_format
+        # Requests kept out of the access log (health probes), or None.
+        self.unlogged: Callable[[Request], bool] | None = None
+        self.requests_left = -1
+        self.requests_spent: Callable[[], None] = _nothing
 
     def log_access(self, cycle: Cycle) -> None:
+        unlogged = self.unlogged
+        if unlogged is not None and unlogged(cycle.request):
+            return
         if access_log.isEnabledFor(logging.INFO):
             access_log.info("%s", AccessRecord(cycle, self._access_format))
 
@@ -70,6 +86,11 @@ class ServerState:
             release_free_memory()
             self.peak_connections = BURST if open_now > BURST // 4 else open_now
 
+    def count_response(self) -> None:
+        self.requests_left -= 1
+        if self.requests_left == 0:
+            self.requests_spent()
+
     def on_connection_closed(self) -> None:
         if self.draining and not self.connections and not self.tasks:
             self.idle.set()
@@ -78,3 +99,7 @@ class ServerState:
         self.tasks.discard(task)
         if self.draining and not self.connections and not self.tasks:
             self.idle.set()
+
+
+def _nothing() -> None:
+    pass

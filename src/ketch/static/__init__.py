@@ -13,6 +13,7 @@ from .paths import resolve_under
 from .plan import FilePlan, plan_file_response
 from .ranges import MAX_RANGES, parse_range
 from .server import StaticFiles
+from .site import Found, Kind, Site
 from .validators import format_http_date, make_etag, parse_http_date
 
 __all__ = [
@@ -20,6 +21,9 @@ __all__ = [
     "MAX_RANGES",
     "FileAccessError",
     "FilePlan",
+    "Found",
+    "Kind",
+    "Site",
     "StaticFiles",
     "choose_coding",
     "choose_precompressed",

@@ -24,16 +24,24 @@ from typing import TYPE_CHECKING, BinaryIO
 from ..http11.headers import get_values
 from .mediatypes import guess_content_type
 from .negotiation import choose_coding, precompressed_variants
-from .plan import FilePlan, plan_file_response
+from .plan import plan_file_response
+from .sending import INLINE_LIMIT, send_plan
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ..server import Exchange
 
-__all__ = ["INLINE_LIMIT", "FileAccessError", "open_file", "send_file", "send_open_file"]
+__all__ = [
+    "INLINE_LIMIT",
+    "FileAccessError",
+    "open_fd",
+    "open_file",
+    "send_file",
+    "send_open_file",
+    "send_plan",
+]
 
-INLINE_LIMIT = 64 * 1024  # the server's own threshold below which sendfile is not worth it
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)  # a FIFO must not block the open
 # Errors that mean "nothing to serve here" rather than a fault of the server.
@@ -65,14 +73,9 @@ class FileAccessError(Exception):
         self.path = path
 
 
-def open_file(path: str | os.PathLike[str]) -> tuple[BinaryIO, os.stat_result]:
-    """Open a regular file for reading; return it (unbuffered) and its ``fstat``.
-
-    Raises:
-        FileAccessError: it is missing, a directory, a FIFO or device (404), or not readable
-            (403).
-        OSError: any other failure (too many open files, an I/O error).
-    """
+def open_fd(path: str | os.PathLike[str]) -> tuple[int, os.stat_result]:
+    """Open a regular file for reading; return its descriptor and ``fstat`` (`open_file`'s
+    checks and errors; the caller closes the descriptor)."""
     name = os.fspath(path)
     try:
         fd = os.open(name, _OPEN_FLAGS)
@@ -88,6 +91,22 @@ def open_file(path: str | os.PathLike[str]) -> tuple[BinaryIO, os.stat_result]:
         if not stat.S_ISREG(file_stat.st_mode):
             kind = "is a directory" if stat.S_ISDIR(file_stat.st_mode) else "not a regular file"
             raise FileAccessError(404, name, kind)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, file_stat
+
+
+def open_file(path: str | os.PathLike[str]) -> tuple[BinaryIO, os.stat_result]:
+    """Open a regular file for reading; return it (unbuffered) and its ``fstat``.
+
+    Raises:
+        FileAccessError: it is missing, a directory, a FIFO or device (404), or not readable
+            (403).
+        OSError: any other failure (too many open files, an I/O error).
+    """
+    fd, file_stat = open_fd(path)
+    try:
         file = open(fd, "rb", buffering=0)  # noqa: SIM115  # returned open: the caller closes it
     except BaseException:
         os.close(fd)  # open() leaves an fd it was given open when it fails
@@ -203,39 +222,6 @@ async def send_open_file(
         content_encoding=content_encoding,
         vary=vary,
     )
-    if not plan.ranges:
-        exchange.respond(plan.status, plan.headers)
-    elif plan.content_length <= inline_limit:
-        exchange.respond(plan.status, plan.headers, _read_content(file.fileno(), plan))
-    elif not plan.part_heads:
-        exchange.start(plan.status, plan.headers)
-        start, end = plan.ranges[0]
-        await exchange.sendfile(file, start, end - start)
-        await exchange.end()
-    else:
-        exchange.start(plan.status, plan.headers)
-        for head, (start, end) in zip(plan.part_heads, plan.ranges, strict=True):
-            await exchange.write(head)
-            await exchange.sendfile(file, start, end - start)
-        await exchange.write(plan.closing, end=True)
-
-
-def _read_content(fd: int, plan: FilePlan) -> bytes:
-    """The whole content of a small plan, part heads included."""
-    pieces = []
-    heads = plan.part_heads or [b""]
-    for head, (start, end) in zip(heads, plan.ranges, strict=True):
-        pieces.append(head)
-        pieces.append(_read_exactly(fd, start, end - start))
-    pieces.append(plan.closing)
-    return b"".join(pieces)
-
-
-def _read_exactly(fd: int, offset: int, count: int) -> bytes:
-    data = os.pread(fd, count, offset)
-    while len(data) < count:
-        more = os.pread(fd, count - len(data), offset + len(data))
-        if not more:
-            raise OSError(f"the file ended {count - len(data)} bytes early (it shrank)")
-        data += more
-    return data
+    sending = send_plan(exchange, file.fileno(), plan, inline_limit)
+    if sending is not None:
+        await sending

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import secrets
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .ranges import multipart_heads, parse_range
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
 
     from ..http11 import Headers
 
-__all__ = ["FilePlan", "plan_file_response"]
+__all__ = ["FilePlan", "conditional_fields", "plan_file_response"]
 
 _CONDITIONAL = frozenset(
     (
@@ -53,7 +52,6 @@ _VARY = (b"vary", b"accept-encoding")
 _OWS = b" \t"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class FilePlan:
     """What to send in answer to a request for a file.
 
@@ -66,11 +64,41 @@ class FilePlan:
         closing: for ``multipart/byteranges``, the bytes to write after the last slice.
     """
 
-    status: int
-    headers: Headers
-    ranges: list[tuple[int, int]] = field(default_factory=list)
-    part_heads: list[bytes] = field(default_factory=list)
-    closing: bytes = b""
+    # A plain class, not a dataclass: one is made per request, and a dataclass's generated
+    # __init__ stays interpreted in the compiled build (docs/build.md).
+    __slots__ = ("closing", "headers", "part_heads", "ranges", "status")
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        headers: Headers,
+        ranges: list[tuple[int, int]] | None = None,
+        part_heads: list[bytes] | None = None,
+        closing: bytes = b"",
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self.ranges: list[tuple[int, int]] = [] if ranges is None else ranges
+        self.part_heads: list[bytes] = [] if part_heads is None else part_heads
+        self.closing = closing
+
+    def __repr__(self) -> str:
+        return (
+            f"FilePlan(status={self.status}, headers={self.headers!r}, ranges={self.ranges!r}, "
+            f"part_heads={self.part_heads!r}, closing={self.closing!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FilePlan):
+            return NotImplemented
+        return (self.status, self.headers, self.ranges, self.part_heads, self.closing) == (
+            other.status,
+            other.headers,
+            other.ranges,
+            other.part_heads,
+            other.closing,
+        )
 
     @property
     def content_length(self) -> int:
@@ -128,7 +156,7 @@ def plan_file_response(
     validators = [(b"etag", etag)]
     if modified is not None:
         validators.append((b"last-modified", format_http_date(modified)))
-    fields = _conditional_fields(request_headers)
+    fields = conditional_fields(request_headers)
     failed = _failed_precondition(method, fields, etag, modified) if fields else 0
     if failed == 304:
         return FilePlan(status=304, headers=_bodiless(validators, vary, extra_headers))
@@ -165,7 +193,8 @@ def _content_length(ranges: list[tuple[int, int]], part_heads: list[bytes], clos
     return sum(end - start for start, end in ranges) + sum(map(len, part_heads)) + len(closing)
 
 
-def _conditional_fields(request_headers: Headers) -> dict[bytes, list[bytes]]:
+def conditional_fields(request_headers: Headers) -> dict[bytes, list[bytes]]:
+    """The request's precondition and Range fields, by lowercased name (empty: none)."""
     fields: dict[bytes, list[bytes]] = {}
     for name, value in request_headers:
         lname = name.lower()

@@ -3,32 +3,40 @@
 On ketch it is a front door of its own (no ASGI messages); under any other ASGI server it is an
 ASGI 3 application (`StaticFiles.__call__`), the same logic behind a small adapter.
 
-Per request: GET and HEAD only (405 otherwise), the path percent-decoded once and resolved under
-the root (`resolve_under` refuses ``..``, backslashes, NUL, drive letters and, unless
-``follow_symlinks``, links that lead out: 404, which does not reveal what exists out there), a
-directory redirected to its ``/`` form, then answered with its ``index.html`` or its listing, and a
-file answered by `send_file` (ETag and Last-Modified with 304s, Range and If-Range with 206/416,
-precompressed siblings, zero-copy sending of large files).
-"""
+Per request: GET and HEAD only (405 otherwise); then a path whose file `Site` remembers is opened
+and checked to be the same file (`Site.open_cached`), and any other is percent-decoded once and
+looked up by `Site.find` (`resolve_under` refuses ``..``, backslashes, NUL, drive letters and,
+unless ``follow_symlinks``, links that lead out: 404, which does not reveal what exists out
+there): a directory is redirected to its ``/`` form, then answered with its ``index.html`` or
+its listing.  A file is answered from its open descriptor: a precompressed sibling the client
+accepts, ETag and Last-Modified with 304s, Range and If-Range with 206/416, one write for a small
+file and zero-copy sending for a large one; the head of a plain 200 is made once per version of
+the file."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
+from .._compiled import mypyc_attr
 from ..http11 import Request, split_target
-from .files import FileAccessError, send_file
-from .listing import render_listing
-from .paths import resolve_under
+from ..http11.headers import get_values
+from .files import FileAccessError
+from .negotiation import choose_coding
+from .plan import FilePlan, conditional_fields, plan_file_response
+from .sending import INLINE_LIMIT, read_exactly, send_plan
+from .site import Kind, Site, decode_path, directory_redirect, open_variant
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..asgi.types import Receive, Scope, Send
     from ..http11 import Headers
     from ..server.config import Config
     from ..server.handler import Exchange
+    from .site import Entry
 
 __all__ = ["StaticFiles"]
 
@@ -39,8 +47,10 @@ _ANSWERS = {
     404: b"404 Not Found\n",
     405: b"405 Method Not Allowed\n",
 }
+_NOT_ALLOWED = [_TEXT, (b"allow", b"GET, HEAD")]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class StaticFiles:
     """Serve the files under `directory` (give it to ``ketch.Server`` like an app).
 
@@ -48,8 +58,13 @@ class StaticFiles:
         directory: the root; nothing outside it is ever served.
         follow_symlinks: serve symbolic links below the root wherever they point.
         listing: answer a directory without ``index.html`` with an HTML index of it (else 404).
-        index: the file that answers for its directory.
+        index: the file that answers for its directory (None: none does).
         cache_control: a ``Cache-Control`` value for every file (None: none).
+        precompressed: send ``name.br``, ``name.zst`` or ``name.gz`` instead of ``name`` to
+            clients that accept the coding (with ``Vary: Accept-Encoding``).
+
+    Raises:
+        ValueError: `directory` is not a directory.
     """
 
     def __init__(
@@ -58,17 +73,32 @@ class StaticFiles:
         *,
         follow_symlinks: bool = False,
         listing: bool = True,
-        index: str = "index.html",
+        index: str | None = "index.html",
         cache_control: str | None = None,
+        precompressed: bool = True,
     ) -> None:
-        self.directory = Path(directory).resolve()
-        if not self.directory.is_dir():
-            raise ValueError(f"not a directory: {directory}")
+        self.site = Site(directory, follow_symlinks=follow_symlinks, listing=listing, index=index)
+        self.directory = self.site.directory
         self.follow_symlinks = follow_symlinks
         self.listing = listing
         self.index = index
-        self._file_headers = (
+        self.precompressed = precompressed
+        self._file_headers: Headers = (
             [(b"cache-control", cache_control.encode("latin-1"))] if cache_control else []
+        )
+
+    @classmethod
+    def from_config(cls, config: Config) -> StaticFiles:
+        """The ``ketch`` command's default with no app: ``--root``, ``--follow-symlinks`` and
+        ``--static-cache-control``.
+
+        Raises:
+            ValueError: the root is not a directory.
+        """
+        return cls(
+            config.root,
+            follow_symlinks=config.follow_symlinks,
+            cache_control=config.static_cache_control,
         )
 
     def __ketch_front_door__(self, config: Config) -> tuple[Any, None]:
@@ -81,45 +111,134 @@ class StaticFiles:
     async def handle(self, exchange: Exchange) -> None:
         """Answer one request (the `Handler` interface)."""
         request = exchange.request
-        if request.method not in (b"GET", b"HEAD"):
-            exchange.respond(405, [_TEXT, (b"allow", b"GET, HEAD")], _ANSWERS[405])
+        method = request.method
+        if method != b"GET" and method != b"HEAD":
+            exchange.respond(405, _NOT_ALLOWED, _ANSWERS[405])
             return
         target = request.target
         if target[:1] == b"/":
             raw_path, _, query = target.partition(b"?")
         else:
-            raw_path, query = split_target(request.method, target)
+            raw_path, query = split_target(method, target)
+        opened = self.site.open_cached(raw_path) or self._open(exchange, raw_path, query)
+        if opened is None:
+            return  # answered already
+        entry, fd, file_stat = opened
         try:
-            url_path = unquote(raw_path.decode("latin-1"), errors="strict")
-        except UnicodeDecodeError:  # no file has a name that is not UTF-8 here
+            sending = self._send(exchange, entry, fd, file_stat)
+            if sending is not None:
+                await sending
+        finally:
+            os.close(fd)
+
+    def _open(
+        self, exchange: Exchange, raw_path: bytes, query: bytes
+    ) -> tuple[Entry, int, os.stat_result] | None:
+        """Find what answers a path not in the cache: open a file (and remember it), or answer
+        with a redirect, a listing or an error and return None."""
+        site = self.site
+        url_path = decode_path(raw_path)
+        found = site.find(url_path) if url_path is not None else None
+        if found is None or found.path is None:
             exchange.respond(404, [_TEXT], _ANSWERS[404])
-            return
-        path = resolve_under(self.directory, url_path, follow_symlinks=self.follow_symlinks)
-        if path is None:
+            return None
+        kind = found.kind
+        if kind is Kind.FILE:
+            try:
+                return site.open_found(raw_path, found.path)
+            except FileAccessError as exc:
+                exchange.respond(exc.status, [_TEXT], _ANSWERS[exc.status])
+                return None
+        if kind is Kind.REDIRECT:
+            location = directory_redirect(raw_path, query)
+            exchange.respond(301, [_TEXT, (b"location", location)], b"Moved Permanently\n")
+        elif kind is Kind.LISTING and url_path is not None:
+            exchange.respond(200, [_HTML], site.listing(found.path, url_path))
+        else:
             exchange.respond(404, [_TEXT], _ANSWERS[404])
-            return
-        if path.is_dir():
-            if not url_path.endswith("/"):
-                # Relative to the request's own URL, so it holds under any mount point.
-                name = raw_path.rsplit(b"/", 1)[-1]
-                location = name + b"/" + (b"?" + query if query else b"")
-                exchange.respond(301, [_TEXT, (b"location", location)], b"Moved Permanently\n")
-                return
-            index = path / self.index
-            if index.is_file():
-                path = index
-            elif self.listing:
-                at_root = path == self.directory.resolve()
-                page = render_listing(path, url_path, parent=not at_root)
-                exchange.respond(200, [_HTML], page)
-                return
-            else:
-                exchange.respond(404, [_TEXT], _ANSWERS[404])
-                return
+        return None
+
+    def _send(self, exchange: Exchange, entry: Entry, fd: int, file_stat: os.stat_result) -> Any:
+        """Answer with an open file: the precompressed variant the client takes, conditionals,
+        ranges.  Returns None when done, or the awaitable that sends a large body."""
+        request = exchange.request
+        headers = request.headers
+        vary = False
+        if self.precompressed:
+            variants = self.site.variants(entry)
+            if variants:
+                vary = True
+                accept = get_values(headers, b"accept-encoding")
+                coding = choose_coding([c for _, c in variants], accept) if accept else None
+                if coding is not None:
+                    for path, variant_coding in variants:
+                        if variant_coding == coding:
+                            opened = open_variant(path)
+                            if opened is not None:
+                                return self._send_variant(exchange, entry, opened, coding)
+                            break  # gone since it was listed: the original will do
+        fields = conditional_fields(headers)
+        if fields:
+            plan = plan_file_response(
+                request.method,
+                headers,
+                size=file_stat.st_size,
+                mtime=file_stat.st_mtime,
+                content_type=entry.content_type,
+                extra_headers=self._file_headers,
+                vary=vary,
+            )
+            return send_plan(exchange, fd, plan)
+        # The common case, no conditionals nor Range: the head made for this version.
+        size = file_stat.st_size
+        key = (size, file_stat.st_mtime_ns, b"vary" if vary else None)
+        head = entry.head
+        if head is None or head[0] != key:
+            plan = plan_file_response(
+                b"HEAD",
+                [],
+                size=size,
+                mtime=file_stat.st_mtime,
+                content_type=entry.content_type,
+                extra_headers=self._file_headers,
+                vary=vary,
+            )
+            head = entry.head = (key, plan.headers)
+        if request.method == b"HEAD" or not size:
+            exchange.respond(200, head[1])
+            return None
+        if size <= INLINE_LIMIT:
+            exchange.respond(200, head[1], read_exactly(fd, 0, size))
+            return None
+        return send_plan(exchange, fd, FilePlan(status=200, headers=head[1], ranges=[(0, size)]))
+
+    def _send_variant(
+        self,
+        exchange: Exchange,
+        entry: Entry,
+        opened: tuple[int, os.stat_result],
+        coding: bytes,
+    ) -> Any:
+        fd, file_stat = opened
+        request = exchange.request
         try:
-            await send_file(exchange, path, headers=self._file_headers)
-        except FileAccessError as exc:
-            exchange.respond(exc.status, [_TEXT], _ANSWERS[exc.status])
+            plan = plan_file_response(
+                request.method,
+                request.headers,
+                size=file_stat.st_size,
+                mtime=file_stat.st_mtime,
+                content_type=entry.content_type,
+                extra_headers=self._file_headers,
+                content_encoding=coding,
+            )
+            sending = send_plan(exchange, fd, plan, INLINE_LIMIT)
+        except BaseException:
+            os.close(fd)
+            raise
+        if sending is None:
+            os.close(fd)
+            return None
+        return _closing(sending, fd)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI 3 application, for other servers (and for mounting in ASGI frameworks)."""
@@ -139,6 +258,13 @@ class StaticFiles:
         elif kind == "websocket":
             await receive()
             await send({"type": "websocket.close"})
+
+
+async def _closing(sending: Any, fd: int) -> None:
+    try:
+        await sending
+    finally:
+        os.close(fd)
 
 
 READ_CHUNK = 256 * 1024

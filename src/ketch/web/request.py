@@ -44,6 +44,18 @@ _EMPTY_QUERY: MultiDictProxy[str] = MultiDictProxy(MultiDict())
 _NO_COOKIES: Mapping[str, str] = MappingProxyType({})
 
 
+class _TransportInfo:
+    """``get_extra_info`` of a request's connection (`Request.transport`)."""
+
+    __slots__ = ("_exchange",)
+
+    def __init__(self, exchange: Exchange) -> None:
+        self._exchange = exchange
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._exchange.get_extra_info(name, default)
+
+
 @mypyc_attr(allow_interpreted_subclasses=True)
 class Request(Storage):
     """One HTTP request, as a handler sees it (aiohttp.web's ``Request`` subset).
@@ -220,6 +232,18 @@ class Request(Storage):
     @property
     def secure(self) -> bool:
         return self._exchange.scheme == "https"
+
+    @property
+    def transport(self) -> _TransportInfo:
+        """The connection's details, as aiohttp's ``request.transport.get_extra_info(name)``.
+
+        On TLS, ``"peercert"`` is the verified client certificate as a dict (with
+        ``--ssl-cert-reqs optional|required``), ``"ssl_object"`` the `ssl.SSLObject`, ``"cipher"``
+        its cipher; ``"peername"`` and ``"sockname"`` the socket addresses.  Only
+        ``get_extra_info``: responses are written through the response objects, never the
+        transport.
+        """
+        return _TransportInfo(self._exchange)
 
     @property
     def url(self) -> str:
