@@ -254,6 +254,7 @@ def _supervise(app_path: str | None, shown: str, config: Config, workers: int) -
                 count,
                 "" if count == 1 else "s",
             )
+        _log_operations(config, supervisor.metrics_url)
 
     watcher = None
     try:

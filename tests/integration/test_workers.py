@@ -441,3 +441,39 @@ def test_workers_serve_files_on_a_unix_socket(tmp_path: Path) -> None:
                 assert client.get("http://ketch/hello.txt").text == "hello from a file\n"
         assert process.stop() == 0
     assert not os.path.exists(path)
+
+
+def scrape(url: str) -> dict[str, float]:
+    samples = {}
+    for line in httpx.get(url, timeout=10).text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+def test_metrics_sum_every_worker_and_survive_a_restart() -> None:
+    """Every worker records into its own slot of one shared block; any of them answers."""
+    metrics_line = re.compile(r"Metrics on (http://\S+/metrics)")
+    with workers(APP, "--metrics-bind", "127.0.0.1:0") as (process, port):
+        url = process.wait_for_line(metrics_line)[1]
+        for _ in range(40):
+            get(port)
+        ok = 'ketch_requests_total{status="2xx"}'
+
+        def counted(samples: dict[str, float]) -> bool:
+            return samples[ok] >= 40  # a connection's request is counted as its response ends
+
+        wait_until(lambda: counted(scrape(url)), what="40 requests counted")
+        assert scrape(url)[ok] == 40, "scrapes are not counted"
+        victim = min(children(process.pid))
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: len(children(process.pid) - {victim}) == 2, what="the worker replaced")
+        samples = scrape(url)
+        assert samples[ok] == 40, "counts outlive the worker that made them"
+        assert samples["ketch_worker_restarts_total"] == 1
+        assert samples["ketch_open_connections"] >= 0
+        for _ in range(10):
+            get(port)
+        wait_until(lambda: scrape(url)[ok] == 50, what="10 more requests counted")
+        assert process.stop() == 0

@@ -99,6 +99,8 @@ class Server:
         # Where connections record metrics (a worker's slot, set by a supervisor before `start`);
         # None: with --metrics-bind, `start` makes a one-slot block and serves it itself.
         self.metrics: Recorder | None = None
+        # A supervisor's shared block and inherited metrics sockets: serve /metrics from them.
+        self.metrics_export: tuple[MetricsBlock, list[socket.socket]] | None = None
         self._metrics_server: Server | None = None
         self._servers: list[asyncio.AbstractServer] = []
         self._given_sockets = list(sockets) if sockets is not None else None
@@ -185,7 +187,14 @@ class Server:
             state.handler = health
             state.unlogged = health.matches
         recorder = self.metrics
-        if recorder is None and config.metrics_bind:
+        if self.metrics_export is not None:
+            block, metrics_sockets = self.metrics_export
+            self._metrics_server = Server(
+                metrics_handler(block),
+                Config(access_log=False, lifespan="off"),
+                sockets=metrics_sockets,
+            )
+        elif recorder is None and config.metrics_bind:
             block = MetricsBlock(1)
             recorder = block.slot(0)
             host, port = parse_bind(config.metrics_bind)

@@ -29,6 +29,12 @@ Theory of operation:
   what still runs `KILL_MARGIN` seconds after that gets SIGKILL.  A second signal (or SIGQUIT)
   sends the workers SIGQUIT: they skip the rest of their grace period.  A worker drains on SIGTERM
   however often it comes (systemd signals every process of the unit, then we pass it on too).
+* ``--metrics-bind``: a `metrics.MetricsBlock` made before the first fork is shared by every
+  process.  Each worker process records into a slot of its own, taken from a free list when it
+  is forked and given back when it exits (old and new workers of a rolling restart run at once,
+  and two processes must never add to the same words).  The metrics socket is bound here once and
+  inherited like the listening sockets: every worker answers ``/metrics`` from the whole block, so
+  scrapes go on while workers come and go.  The last slot is the supervisor's (restarts).
 * SIGHUP: a rolling restart, one worker at a time.  SIGTTIN/SIGTTOU: one worker more or fewer
   (never fewer than one).  Workers ignore SIGINT, SIGHUP, SIGTTIN and SIGTTOU: a terminal's
   Ctrl-C reaches the whole process group, and the parent alone decides.
@@ -52,13 +58,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import KetchError
+from .config import Config
 from .listeners import bind_sockets, describe
-from .worker import run_worker
+from .metrics import MetricsBlock, parse_bind
+from .worker import MetricsExport, run_worker
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .config import Config
     from .reload import Watcher
     from .server import Server
 
@@ -104,6 +111,8 @@ class Worker:
     error: str | None = None
     killed: bool = False
     buffer: bytes = b""
+    metrics_slot: int | None = None
+    """The slot of the metrics block this process records into (--metrics-bind)."""
 
 
 @dataclass(eq=False)
@@ -198,6 +207,9 @@ class Supervisor:
         self._wakeup: tuple[int, int] | None = None
         self._life: tuple[int, int] | None = None
         self._old_handlers: dict[int, Any] = {}
+        self.metrics: MetricsBlock | None = None
+        self.metrics_sockets: list[socket.socket] = []
+        self._free_metrics_slots: deque[int] = deque()
 
     # -- the parent ------------------------------------------------------------------------
 
@@ -240,9 +252,24 @@ class Supervisor:
             self.per_slot = False  # systemd's sockets are shared
         if not self.per_slot:
             self.sockets = bind_sockets(config)
-            return
-        for index in range(self.target):
-            self._slot(index)
+        else:
+            for index in range(self.target):
+                self._slot(index)
+        if config.metrics_bind:
+            host, port = parse_bind(config.metrics_bind)
+            self.metrics_sockets = bind_sockets(Config(host=host, port=port))
+            # Room for every worker twice over (rolling restarts, recycling, SIGTTIN), plus ours.
+            processes = max(4 * self.target, self.target + 16)
+            self.metrics = MetricsBlock(processes + 1)
+            self._free_metrics_slots = deque(range(processes))
+
+    @property
+    def metrics_url(self) -> str | None:
+        """Where the workers serve the metrics, if they do."""
+        if not self.metrics_sockets:
+            return None
+        sock = self.metrics_sockets[0]
+        return describe(sock.family, sock.getsockname(), "http") + "/metrics"
 
     def _slot(self, index: int) -> Slot:
         while len(self.slots) <= index:
@@ -309,7 +336,11 @@ class Supervisor:
             for fd in pair or ():
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        for sock in [*self.sockets, *(s for slot in self.slots for s in slot.sockets)]:
+        for sock in [
+            *self.sockets,
+            *self.metrics_sockets,
+            *(s for slot in self.slots for s in slot.sockets),
+        ]:
             address = sock.getsockname() if sock.fileno() >= 0 else None
             if sock.family == socket.AF_UNIX and isinstance(address, str) and address:
                 with contextlib.suppress(OSError):
@@ -322,10 +353,20 @@ class Supervisor:
         self, index: int, reason: str, *, first: bool = False, replaces: Worker | None = None
     ) -> Worker | None:
         slot = self._slot(index)
+        export: MetricsExport | None = None
+        metrics_slot: int | None = None
+        if self.metrics is not None:
+            if self._free_metrics_slots:
+                metrics_slot = self._free_metrics_slots.popleft()
+            else:
+                error_log.warning("Worker %d records no metrics: no free slot", index)
+            export = MetricsExport(self.metrics, metrics_slot, self.metrics_sockets)
         read, write = os.pipe()
         try:
             pid = os.fork()
         except OSError as exc:
+            if metrics_slot is not None:
+                self._free_metrics_slots.append(metrics_slot)
             os.close(read)
             os.close(write)
             error_log.error("Cannot start worker %d: %s", index, exc)
@@ -340,7 +381,7 @@ class Supervisor:
                 assert self._life is not None
                 code = run_worker(
                     self.config, self.build, slot.sockets or self.sockets, index, write,
-                    self._life[0],
+                    self._life[0], metrics=export,
                 )  # fmt: skip
             except BaseException:
                 traceback.print_exc()
@@ -352,6 +393,9 @@ class Supervisor:
         os.close(write)
         os.set_blocking(read, False)
         worker = Worker(index, pid, read, reason, time.monotonic(), first=first, replaces=replaces)
+        worker.metrics_slot = metrics_slot
+        if self.metrics is not None and not first and reason != "SIGTTIN":
+            self.metrics.slot(self.metrics.slots - 1).worker_restarted()
         self.workers[pid] = worker
         self._selector.register(read, selectors.EVENT_READ, lambda: self._on_status(worker))
         error_log.debug("Worker %d (pid %d) starting (%s)", index, pid, reason)
@@ -378,8 +422,8 @@ class Supervisor:
             if slot is not keep:
                 for sock in slot.sockets:
                     sock.close()
-        if keep is None:
-            for sock in self.sockets:
+        if keep is None:  # not a worker (the reload watcher)
+            for sock in [*self.sockets, *self.metrics_sockets]:
                 sock.close()
 
     def _on_status(self, worker: Worker) -> bool:
@@ -466,6 +510,9 @@ class Supervisor:
                 os.close(worker.status_fd)
                 worker.status_fd = -1
             del self.workers[pid]
+            if self.metrics is not None and worker.metrics_slot is not None:
+                self.metrics.reset_gauges(worker.metrics_slot)  # its connections are gone
+                self._free_metrics_slots.append(worker.metrics_slot)
             self._on_exit(worker, os.waitstatus_to_exitcode(status))
         if self.watcher is not None and self.watcher.reap():
             error_log.error("The reload watcher stopped: changes are no longer watched")

@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import KetchError
 from .server import install_loop
@@ -22,11 +22,21 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .config import Config
+    from .metrics import MetricsBlock
     from .server import Server
 
-__all__ = ["run_worker"]
+__all__ = ["MetricsExport", "run_worker"]
 
 error_log = logging.getLogger("ketch.error")
+
+
+class MetricsExport(NamedTuple):
+    """A worker's part in --metrics-bind: the shared block, its own slot (None: record nothing)
+    and the inherited metrics socket it answers ``/metrics`` on, with every other worker."""
+
+    block: MetricsBlock
+    slot: int | None
+    sockets: list[socket.socket]
 
 
 class _PidPrefix(logging.Filter):
@@ -49,6 +59,8 @@ def run_worker(
     index: int,
     status_fd: int,
     life_fd: int,
+    *,
+    metrics: MetricsExport | None = None,
 ) -> int:
     """A worker's life, in the forked child: build the server, serve, drain; its exit status.
 
@@ -67,6 +79,10 @@ def run_worker(
 
     async def serve() -> None:
         server = build(sockets)
+        if metrics is not None:
+            if metrics.slot is not None:
+                server.metrics = metrics.block.slot(metrics.slot)
+            server.metrics_export = (metrics.block, metrics.sockets)
         server.on_max_requests = lambda: report("recycle")
         await server.start()
         loop = asyncio.get_running_loop()
