@@ -33,6 +33,7 @@ COMPILED = [
     "src/ketch/server/eager.py",
     "src/ketch/server/metered.py",  # subclasses the compiled HTTPProtocol, so must be compiled
     "src/ketch/server/protocol.py",
+    "src/ketch/server/proxy.py",
     "src/ketch/server/state.py",
     "src/ketch/server/timeouts.py",
     "src/ketch/asgi/http.py",

@@ -140,14 +140,6 @@ class TrustedProxies:
 
 # ---------------------------------------------------------------- proxy headers
 
-_XFF, _XFP, _XFH, _XFPORT, _FORWARDED = range(5)
-_FIELDS = {
-    b"x-forwarded-for": _XFF,
-    b"x-forwarded-proto": _XFP,
-    b"x-forwarded-host": _XFH,
-    b"x-forwarded-port": _XFPORT,
-    b"forwarded": _FORWARDED,
-}
 _SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 _SCHEME_BYTES = {name.encode(): scheme for name, scheme in _SCHEMES.items()}
 _OWS = " \t"
@@ -168,7 +160,8 @@ def forwarded_view(
     """The request as the client made it, from the proxy fields of a trusted peer's request.
 
     Args:
-        headers: the request's fields as received (names in any case).
+        headers: the request's fields as the core parsed them (names in any case, values
+            without surrounding whitespace).
         trusted: the trusted proxies (to skip proxies in address lists).
         client, scheme, server: the connection's own values, kept where no valid field says
             otherwise.
@@ -177,89 +170,79 @@ def forwarded_view(
         None when the request has no proxy field; else ``(client, scheme, server, host)`` where
         `host` is the new Host field value, or None when the request's own is right as is.
     """
-    found: list[list[bytes] | None] | None = None
+    # Field lines of one name form one comma-separated list (RFC 9110 §5.3).
+    xff = proto = host = port = forwarded = None
     for name, value in headers:
         first = name[0] | 0x20  # lowercase, for letters
-        if first == 0x78 or first == 0x66:  # "x", "f"
-            which = _FIELDS.get(name.lower())
-            if which is not None:
-                if found is None:
-                    found = [None, None, None, None, None]
-                values = found[which]
-                if values is None:
-                    found[which] = [value]
-                else:
-                    values.append(value)
-    if found is None:
-        return None
-    forwarded = found[_FORWARDED]
-    if forwarded is not None and found.count(None) == 4:
+        if first == 0x78:  # "x"
+            lname = name.lower()
+            if lname == b"x-forwarded-for":
+                xff = value if xff is None else xff + b"," + value
+            elif lname == b"x-forwarded-proto":
+                proto = value if proto is None else proto + b"," + value
+            elif lname == b"x-forwarded-host":
+                host = value if host is None else host + b"," + value
+            elif lname == b"x-forwarded-port":
+                port = value if port is None else port + b"," + value
+        elif first == 0x66 and name.lower() == b"forwarded":  # "f"
+            forwarded = value if forwarded is None else forwarded + b"," + value
+    if xff is None and proto is None and host is None and port is None:
+        if forwarded is None:
+            return None
         return _from_forwarded(headers, forwarded, trusted, client, scheme, server)
-    return _from_x_forwarded(headers, found, trusted, client, scheme, server)
-
-
-def _joined(values: list[bytes]) -> str:
-    return (values[0] if len(values) == 1 else b",".join(values)).decode("latin-1")
-
-
-def _from_x_forwarded(
-    headers: list[tuple[bytes, bytes]],
-    found: list[list[bytes] | None],
-    trusted: TrustedProxies,
-    client: tuple[str, int] | None,
-    scheme: str,
-    server: tuple[str, int] | None,
-) -> View:
     hop = 0
-    xff = found[_XFF]
     if xff is not None:
-        text = _joined(xff)
-        if "," not in text:  # one proxy: its client is the one entry
-            node = _parse_node(text.strip(_OWS), trusted, bracketless_v6=True)
-            if node is not None:
-                client = node
-        else:
-            parts = text.rsplit(",", MAX_HOPS)
-            complete = len(parts) <= MAX_HOPS  # else parts[0] is the unsplit rest of the list
-            if not complete:
-                del parts[0]
-            entries = [entry for entry in map(str.strip, parts) if entry]
-            leftmost = len(entries) - 1 if complete else -1
-            entries.reverse()
-            for hop, entry in enumerate(entries):
-                node = _parse_node(entry, trusted, bracketless_v6=True)
-                if node is None:
-                    break  # not an address: keep the peer
-                if hop != leftmost and trusted.classify(node[0]) & 1:
-                    continue
-                client = node
-                break
-    values = found[_XFP]
-    if values is not None:
-        proto = _at_hop(values, hop)
-        if proto is not None:
-            scheme = _SCHEME_BYTES.get(proto.lower(), scheme)
-    values = found[_XFH]
-    host = None if values is None else _at_hop(values, hop)
-    values = found[_XFPORT]
-    port = None if values is None else _at_hop(values, hop)
+        hop, client = _client_from_list(xff.decode("latin-1"), trusted, client)
+    if proto is not None:
+        member = _at_hop(proto, hop)
+        if member is not None:
+            scheme = _SCHEME_BYTES.get(member.lower(), scheme)
+    if host is not None:
+        host = _at_hop(host, hop)
+    if port is not None:
+        port = _at_hop(port, hop)
     if host is None and port is None:
         return client, scheme, server, None
     return _with_host(headers, host, port, client, scheme, server)
 
 
-def _at_hop(values: list[bytes], hop: int) -> bytes | None:
+def _client_from_list(
+    text: str, trusted: TrustedProxies, client: tuple[str, int] | None
+) -> tuple[int, tuple[str, int] | None]:
+    """Walk X-Forwarded-For from the right; returns the client's position and the client."""
+    if text.find(",") < 0:  # one proxy: its client is the one entry
+        node = _parse_node(text, trusted, True)
+        return 0, client if node is None else node
+    parts = text.rsplit(",", MAX_HOPS)
+    complete = len(parts) <= MAX_HOPS  # else parts[0] is the unsplit rest of the list
+    if not complete:
+        del parts[0]
+    entries = [entry for entry in map(str.strip, parts) if entry]
+    leftmost = len(entries) - 1 if complete else -1
+    entries.reverse()
+    hop = 0
+    for hop, entry in enumerate(entries):
+        node = _parse_node(entry, trusted, True)
+        if node is None:
+            break  # not an address: keep the peer
+        if hop != leftmost and trusted.classify(node[0]) & 1:
+            continue
+        return hop, node
+    return hop, client
+
+
+def _at_hop(value: bytes, hop: int) -> bytes | None:
     """The list member `hop` places from the right (the leftmost if the list is shorter)."""
-    value = values[0] if len(values) == 1 else b",".join(values)
-    if b"," in value:
-        parts = value.rsplit(b",", hop + 1)
-        value = parts[-(hop + 1)] if len(parts) >= hop + 1 else parts[0]
+    if value.find(b",") < 0:  # (faster than `in` once compiled)
+        return value or None  # one member: the core already stripped it
+    parts = value.rsplit(b",", hop + 1)
+    value = parts[-(hop + 1)] if len(parts) >= hop + 1 else parts[0]
     return value.strip(b" \t") or None
 
 
 def _from_forwarded(
     headers: list[tuple[bytes, bytes]],
-    values: list[bytes],
+    value: bytes,
     trusted: TrustedProxies,
     client: tuple[str, int] | None,
     scheme: str,
@@ -267,7 +250,7 @@ def _from_forwarded(
 ) -> View | None:
     # Pieces split on commas from the right: a quoted value holding a comma makes a piece that
     # does not parse, which ends the walk there (no real for/proto/host value holds one).
-    parts = _joined(values).rsplit(",", MAX_HOPS)
+    parts = value.decode("latin-1").rsplit(",", MAX_HOPS)
     complete = len(parts) <= MAX_HOPS
     pieces = [piece for piece in (parts if complete else parts[1:]) if piece.strip(_OWS)]
     leftmost = len(pieces) - 1 if complete else -1
@@ -279,7 +262,7 @@ def _from_forwarded(
         target = element.get("for")
         if target is None:
             break
-        node = _parse_node(target, trusted, bracketless_v6=False)
+        node = _parse_node(target, trusted, False)
         if node is None:
             break
         if hop != leftmost and trusted.classify(node[0]) & 1:
@@ -346,9 +329,7 @@ def _unquote(value: str) -> str | None:
     return None if escaped or not text.isprintable() else text
 
 
-def _parse_node(
-    text: str, trusted: TrustedProxies, *, bracketless_v6: bool
-) -> tuple[str, int] | None:
+def _parse_node(text: str, trusted: TrustedProxies, bracketless_v6: bool) -> tuple[str, int] | None:
     """An address list entry as ``(host, port)``; port 0 when absent or obfuscated.
 
     ``node = nodename [ ":" node-port ]`` with ``nodename = IPv4address / "[" IPv6address "]" /
