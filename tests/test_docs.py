@@ -17,6 +17,16 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
+@pytest.fixture(autouse=True)
+def in_a_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Examples run in a folder holding the ``site/`` they serve files from."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<p>hello</p>")
+    (site / "app.js").write_text("console.log(1);")
+    monkeypatch.chdir(tmp_path)
+
+
 def examples() -> list[Any]:
     found = []
     for path in DOCS:
@@ -44,8 +54,9 @@ def runnable_apps() -> list[Any]:
 async def test_example_app_answers_a_request(code: str) -> None:
     namespace: dict[str, Any] = {"__name__": "example"}  # not __main__: ketch.run is not called
     exec(compile(code, "<example>", "exec"), namespace)
+    path = "/static/" if 'web.static("/static"' in code else "/"
     async with serve(namespace["app"]) as server, await RawClient.connect(server.port) as client:
-        response = await client.request("GET", "/")
+        response = await client.request("GET", path)
     assert response.status == 200
     assert response.body
 
