@@ -186,7 +186,9 @@ class _ParentGone:
         return os.getppid() != self.parent
 
 
-def _watch(dirs: list[str], watch_filter: ReloadFilter, fd: int, parent: int) -> int:
+def _watch(  # pragma: no cover  # runs in the watcher process (forked above)
+    dirs: list[str], watch_filter: ReloadFilter, fd: int, parent: int
+) -> int:
     import watchfiles  # optional dependency: imported in the watcher process only
 
     ready = False
