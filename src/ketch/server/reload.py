@@ -20,6 +20,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from ..errors import KetchError
+from .worker import read_lines
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -133,17 +134,14 @@ class Watcher:
         """What the watcher said: ("ready", []), ("change", [paths]) or ("eof", [])."""
         said: list[tuple[str, list[str]]] = []
         try:
-            data = os.read(self._fd, 65536)
+            got = read_lines(self._fd, self._buffer)
         except BlockingIOError:
             return said
-        except OSError:
-            data = b""
-        if not data:
+        if got is None:
             said.append(("eof", []))
             return said
-        self._buffer += data
-        while b"\n" in self._buffer:
-            line, _, self._buffer = self._buffer.partition(b"\n")
+        lines, self._buffer = got
+        for line in lines:
             kind, _, rest = line.decode("utf-8", "surrogateescape").partition(" ")
             if kind == "ready":
                 self.ready = True

@@ -61,7 +61,7 @@ from ..errors import KetchError
 from .config import Config
 from .listeners import bind_sockets, describe
 from .metrics import MetricsBlock, parse_bind
-from .worker import MetricsExport, run_worker
+from .worker import MetricsExport, read_lines, run_worker
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -429,19 +429,16 @@ class Supervisor:
     def _on_status(self, worker: Worker) -> bool:
         """Read what `worker` said; False once its pipe is closed or empty."""
         try:
-            data = os.read(worker.status_fd, 4096)
+            got = read_lines(worker.status_fd, worker.buffer)
         except BlockingIOError:
             return False
-        except OSError:
-            data = b""
-        if not data:
+        if got is None:
             self._selector.unregister(worker.status_fd)
             os.close(worker.status_fd)
             worker.status_fd = -1
             return False
-        worker.buffer += data
-        while b"\n" in worker.buffer:
-            line, _, worker.buffer = worker.buffer.partition(b"\n")
+        lines, worker.buffer = got
+        for line in lines:
             kind, _, rest = line.decode("utf-8", "replace").partition(" ")
             if kind == "ready":
                 self._on_ready(worker, rest)

@@ -25,9 +25,28 @@ if TYPE_CHECKING:
     from .metrics import MetricsBlock
     from .server import Server
 
-__all__ = ["MetricsExport", "run_worker"]
+__all__ = ["MetricsExport", "read_lines", "run_worker"]
 
 error_log = logging.getLogger("ketch.error")
+
+
+def read_lines(fd: int, buffer: bytes) -> tuple[list[bytes], bytes] | None:
+    """Read what a non-blocking pipe holds: its complete lines (after `buffer`, the rest of the
+    last read) and the new rest; None once the pipe is closed (or broken).
+
+    Raises:
+        BlockingIOError: nothing to read now.
+    """
+    try:
+        data = os.read(fd, 65536)
+    except BlockingIOError:
+        raise
+    except OSError:
+        data = b""
+    if not data:
+        return None
+    *lines, rest = (buffer + data).split(b"\n")
+    return lines, rest
 
 
 class MetricsExport(NamedTuple):

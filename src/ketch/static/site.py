@@ -181,16 +181,11 @@ class Site:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        try:
-            fd = os.open(entry.path, OPEN_FLAGS)
-        except OSError:
+        opened = _open_stat(entry.path, OPEN_FLAGS)
+        if opened is None:
             del self._entries[key]
             return None
-        try:
-            file_stat = os.fstat(fd)
-        except BaseException:
-            os.close(fd)
-            raise
+        fd, file_stat = opened
         if identity(file_stat) != entry.identity:
             os.close(fd)
             del self._entries[key]
@@ -226,16 +221,21 @@ class Site:
 
 def open_variant(path: str) -> tuple[int, os.stat_result] | None:
     """Open a precompressed sibling (a regular file, not a link); None if it is not one now."""
+    opened = _open_stat(path, VARIANT_FLAGS)
+    if opened is not None and not stat.S_ISREG(opened[1].st_mode):
+        os.close(opened[0])
+        return None
+    return opened
+
+
+def _open_stat(path: str, flags: int) -> tuple[int, os.stat_result] | None:
+    """Open `path` and `fstat` it; None if it cannot be opened."""
     try:
-        fd = os.open(path, VARIANT_FLAGS)
+        fd = os.open(path, flags)
     except OSError:
         return None
     try:
-        file_stat = os.fstat(fd)
+        return fd, os.fstat(fd)
     except BaseException:
         os.close(fd)
         raise
-    if not stat.S_ISREG(file_stat.st_mode):
-        os.close(fd)
-        return None
-    return fd, file_stat
