@@ -138,12 +138,15 @@ class ServerProcess:
     """A server running as a child process, observed through /proc.
 
     Args:
-        app: ``module:attribute`` of the ASGI app (importable from the repository root).
+        app: ``module:attribute`` of the ASGI app (importable from the repository root); ``""``
+            for none (ketch then serves files, ``--root`` in `args`).
         args: extra command-line options, e.g. ``["--timeout-header", "5"]``.
         kind: ``"ketch"`` or ``"aiohttp"`` (the `tests.abuse.apps_aiohttp` baseline; `app` is
             ignored and `args` go to that script).
         env: extra environment variables for the child.
         start_timeout: seconds to wait for the start-up line and the first accepted connection.
+        preexec: called in the child before it runs ketch (e.g. to drop root's capability to
+            ignore file permissions).
 
     Use as a context manager: the process is started on enter and always gone on exit.
     """
@@ -156,12 +159,14 @@ class ServerProcess:
         kind: str = "ketch",
         env: Mapping[str, str] | None = None,
         start_timeout: float = 15.0,
+        preexec: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
         self.args = list(args)
         self.kind = kind
         self.env = dict(env or {})
         self.start_timeout = start_timeout
+        self.preexec = preexec
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
         self.returncode: int | None = None
@@ -177,7 +182,7 @@ class ServerProcess:
         if self.kind == "ketch":
             return [
                 *_ketch_command(),
-                self.app,
+                *([self.app] if self.app else []),
                 "--host",
                 HOST,
                 "--port",
@@ -201,6 +206,7 @@ class ServerProcess:
             stderr=subprocess.PIPE,
             text=True,
             errors="replace",
+            preexec_fn=self.preexec,
         )
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()

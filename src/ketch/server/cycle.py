@@ -256,6 +256,13 @@ class Cycle:
             return
         self._check_writable()
         proto = self.proto
+        transport = proto.transport
+        if transport is None or transport.is_closing():
+            # The transport failed (the peer reset it) and connection_lost is still to come: it
+            # drops writes now, and may have resumed writing, so without this a streaming handler
+            # would never wait and never hear of the disconnect.
+            self.lose()
+            raise ClientDisconnected("client disconnected")
         conn = proto.conn
         if self._head is not None:
             head = self._head_bytes()

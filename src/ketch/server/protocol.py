@@ -60,6 +60,10 @@ BODY_HIGH_WATER = 64 * 1024  # unread request body bytes buffered per request
 PIPELINE_HIGH_WATER = 64 * 1024  # pipelined bytes buffered while the current response is written
 DRAIN_LIMIT = 256 * 1024  # unread body bytes discarded after a response to keep the connection
 BATCH_LIMIT = 64 * 1024  # responses held for one send while pipelined requests are answered
+# Pipelined requests answered in one go before the loop gets a turn: each finished handler leaves
+# a Task for the loop to run (on 3.11), so without a bound a 256 KiB read of tiny requests would
+# hold thousands of them at once (a 100000-request flood grew the process by 35 MiB).
+PIPELINE_BURST = 256
 LINGER_SECONDS = 1.0  # after an error answer, how long a client still sending is read and ignored
 LINGER_BYTES = 1024 * 1024  # ... and how much of it
 
@@ -84,6 +88,7 @@ class HTTPProtocol:
         self.scheme = "https" if state.is_ssl else "http"
         self.pending_start: Cycle | None = None
         self.pumping = False
+        self.pump_scheduled = False  # a pipelined burst was cut short: the pump goes on soon
         self._batch: list[bytes] | None = None  # writes held while the pump runs
         self._batched = 0
         self.read_paused = False
@@ -306,13 +311,28 @@ class HTTPProtocol:
                 self._flush_batch()
                 self._batch = None
 
+    def _continue_pump(self) -> None:
+        self.pump_scheduled = False
+        if not self.closed and not self.pumping:
+            self._pump()
+
     def _pump_events(self) -> None:
         conn = self.conn
         self.pumping = True
+        served = 0
         try:
             while not self.closed and self.upgraded is None:
                 cycle = self.cycle
                 if cycle is None:
+                    if served >= PIPELINE_BURST:
+                        # Let the loop run the finished handlers' Tasks; read no more meanwhile.
+                        if conn.buffered > PIPELINE_HIGH_WATER:
+                            self._pause_reading()
+                        if not self.pump_scheduled:
+                            self.pump_scheduled = True
+                            self.loop.call_soon(self._continue_pump)
+                        break
+                    served += 1
                     # Pipelined requests: a whole one in the buffer is read in one step.
                     whole = conn.next_request()
                     if whole is not None:
