@@ -216,9 +216,25 @@ def test_trailers_are_returned_on_end_of_message() -> None:
 
 
 def test_trailers_are_not_merged_into_the_request_headers() -> None:
-    req, _, end = parse_one(chunked(b"0\r\nHost: other\r\nContent-Length: 5\r\n\r\n"))
+    req, _, end = parse_one(chunked(b"0\r\nHost-Name: other\r\nContent-Type: x\r\n\r\n"))
     assert req.headers == [(b"Host", b"a"), (b"Transfer-Encoding", b"chunked")]
-    assert end.headers == [(b"Host", b"other"), (b"Content-Length", b"5")]
+    assert end.headers == [(b"Host-Name", b"other"), (b"Content-Type", b"x")]
+
+
+@pytest.mark.parametrize(
+    "trailer",
+    [
+        b"Content-Length: 5",
+        b"Transfer-Encoding: chunked",
+        b"Connection: close",
+        b"Host: other",
+        b"Upgrade: websocket",
+        b"expect: 100-continue",
+    ],
+)
+def test_framing_and_connection_fields_in_trailers_are_rejected(trailer: bytes) -> None:
+    # RFC 9110 §6.5.1: these cannot be processed after the content (and llhttp would apply them).
+    assert rejects(chunked(b"0\r\n" + trailer + b"\r\n\r\n")) == 400
 
 
 @pytest.mark.parametrize(

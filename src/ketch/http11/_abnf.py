@@ -13,6 +13,7 @@ __all__ = [
     "CHUNK_LINE_RE",
     "FIELD_VALUE_CHARS",
     "HOST_RE",
+    "HTTP_AUTHORITY_RE",
     "SCHEME_RE",
     "TARGET_CHARS",
     "TOKEN_CHARS",
@@ -38,6 +39,11 @@ VERSION_RE = re.compile(rb"HTTP/([0-9])\.([0-9])")
 
 # absolute-form = absolute-URI ; scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1)
 SCHEME_RE = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*:")
+
+# http-URI = "http" "://" authority path-abempty [ "?" query ]           (RFC 9110 §4.2.1, §4.2.2)
+# authority = [ userinfo "@" ] host [ ":" port ]: group 1 is host [ ":" port ], checked with HOST_RE
+# and not empty: "A recipient that processes such a URI reference MUST reject it as invalid."
+HTTP_AUTHORITY_RE = re.compile(rb"//(?:[^/?#@]*@)?([^/?#@:][^/?#@]*)(?=[/?#]|\Z)")
 
 # Host = uri-host [ ":" port ]                                              (RFC 9110 §7.2)
 # uri-host = IP-literal / IPv4address / reg-name

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._abnf import HOST_RE, SCHEME_RE, TARGET_CHARS, TOKEN_CHARS, VERSION_RE
+from ._abnf import HOST_RE, HTTP_AUTHORITY_RE, SCHEME_RE, TARGET_CHARS, TOKEN_CHARS, VERSION_RE
 from .errors import RemoteProtocolError
 from .events import Request
 from .headers import comma_tokens, parse_field_lines
@@ -242,8 +242,15 @@ def _check_target(method: bytes, target: bytes) -> None:
     elif target == b"*":
         if method != b"OPTIONS":
             raise RemoteProtocolError("asterisk-form target is for OPTIONS only")
-    elif not SCHEME_RE.match(target):
-        raise RemoteProtocolError("invalid request target")
+    else:
+        scheme = SCHEME_RE.match(target)
+        if scheme is None:
+            raise RemoteProtocolError("invalid request target")
+        # An http(s) URI needs "//" and a valid, non-empty host (llhttp rejects "http:/x" too).
+        if scheme.group().lower() in (b"http:", b"https:"):
+            authority = HTTP_AUTHORITY_RE.match(target, scheme.end())
+            if authority is None or not HOST_RE.fullmatch(authority.group(1)):
+                raise RemoteProtocolError("invalid authority in an http URI")
 
 
 def _interpret(request: Request, special: list[tuple[bytes, bytes]], limits: Limits) -> HeadInfo:
@@ -290,8 +297,18 @@ def _interpret(request: Request, special: list[tuple[bytes, bytes]], limits: Lim
         keep_alive = b"close" not in tokens
     else:
         keep_alive = b"keep-alive" in tokens and b"close" not in tokens
-    # RFC 9110 §7.8: a server MUST ignore an Upgrade header field received in an HTTP/1.0 request.
-    switch = (upgrade and http11 and b"upgrade" in tokens) or request.method == b"CONNECT"
+    proposal = upgrade and b"upgrade" in tokens
+    connect = request.method == b"CONNECT"
+    if connect and body_length:
+        # RFC 9110 §9.3.6: "A CONNECT request message does not have content."  llhttp starts the
+        # tunnel right after the head, so content framing would be a second reading.
+        raise RemoteProtocolError("CONNECT request with content")
+    if proposal and not http11:
+        # RFC 9110 §7.8: a server MUST ignore an Upgrade header field received in an HTTP/1.0
+        # request.  llhttp switches all the same, so the connection ends with this request
+        # rather than reading on where llhttp would see the other protocol's bytes.
+        keep_alive = False
+    switch = (proposal and http11) or connect
     # RFC 9110 §10.1.1: a server MUST ignore 100-continue in an HTTP/1.0 request.
     expect_continue = http11 and bool(expect) and b"100-continue" in comma_tokens(expect)
     return HeadInfo(request, body_length, keep_alive, expect_continue, switch)
@@ -326,8 +343,11 @@ def _chunked_framing(codings: list[bytes], lengths: list[bytes], http11: bool) -
     names = []
     for value in codings:
         for member in value.split(b","):
-            name = member.partition(b";")[0].strip(b" \t").lower()
-            if not name or name.translate(None, TOKEN_CHARS):
+            coding, parameters, _ = member.partition(b";")
+            name = coding.strip(b" \t").lower()
+            # §7: "The chunked coding does not define any parameters.  Their presence SHOULD be
+            # treated as an error."
+            if not name or name.translate(None, TOKEN_CHARS) or (parameters and name == b"chunked"):
                 raise RemoteProtocolError("invalid Transfer-Encoding")
             names.append(name)
     # §6.3 item 4: chunked must be the final coding of a request, else 400.  Applying it twice is

@@ -327,7 +327,13 @@ class RequestReader:
         self._pos = end + 4
         if len(lines) > limits.max_header_count:
             raise RemoteProtocolError("too many trailer fields", 431)
-        trailers, _ = parse_field_lines(lines)
+        trailers, special = parse_field_lines(lines)
+        if special:
+            # RFC 9110 §6.5.1: fields for framing (Content-Length, Transfer-Encoding), routing
+            # (Host), connection handling and request modifiers cannot be processed after the
+            # content.  llhttp applies framing and Connection fields found in trailers; refusing
+            # them keeps one reading of where the message and the connection end.
+            raise RemoteProtocolError(f"{special[0][0].decode()} field in the trailers")
         self._phase = _HEAD
         return EndOfMessage(headers=trailers)
 
