@@ -1023,6 +1023,79 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def run_matrix(
+    report: Any,
+    rounds: int,
+    run_one: Callable[[str, str, int], Any],
+    describe: Callable[[str, Any], str],
+    *,
+    pause: float,
+    wait_quiet_limit: float = 0.0,
+    retry_noisy: int = 0,
+) -> None:
+    """Run every scenario, round and server of `report`, servers interleaved within a round.
+
+    `run_one(server, scenario, round)` returns a run (``ok``, ``result``, ``error``, ``flags``,
+    ``attempts``); `describe(scenario, result)` is its log line.  A run while other processes
+    used `NOISY_PERCENT` of a core is repeated up to `retry_noisy` times; a server that never
+    starts is marked unavailable and skipped from then on.
+    """
+    total = len(report.scenarios) * rounds * len(report.servers)
+    done = 0
+    started_ok: set[str] = set()
+    for scn_name in report.scenarios:
+        for rnd in range(1, rounds + 1):
+            for name in report.servers:
+                done += 1
+                if name in report.unavailable:
+                    continue
+                prefix = f"[{done}/{total}] {scn_name} r{rnd} {name}:"
+                attempt = 1
+                while True:
+                    if wait_quiet_limit > 0:
+                        wait_quiet(wait_quiet_limit)
+                    run = run_one(name, scn_name, rnd)
+                    run.attempts = attempt
+                    other = (run.result.other_cpu_percent or 0.0) if run.result else 0.0
+                    if other < NOISY_PERCENT or attempt > retry_noisy:
+                        break
+                    log(f"{prefix} other processes used {other:.0f}% of a core: run again")
+                    attempt += 1
+                    time.sleep(pause)
+                report.runs.append(run)
+                if run.ok and run.result is not None:
+                    started_ok.add(name)
+                    flags = f"  FLAGGED: {'; '.join(run.flags)}" if run.flags else ""
+                    log(f"{prefix} {describe(scn_name, run.result)}{flags}")
+                else:
+                    log(f"{prefix} FAILED {run.error}")
+                    if name not in started_ok and (run.error or "").startswith("start:"):
+                        report.unavailable[name] = run.error or "did not start"
+                        report.runs.remove(run)
+                        log(f"{name}: marked unavailable (never started)")
+                time.sleep(pause)
+
+
+def save_report(
+    markdown: str, as_json: dict[str, Any], name: str, no_save: bool, json_path: str | None
+) -> None:
+    """Print the table and save it as RESULTS_DIR/`name` (unless `no_save`); write the JSON to
+    `json_path` (``-``: stdout, and the table goes to stderr)."""
+    print(markdown, file=sys.stderr if json_path == "-" else sys.stdout)
+    if not no_save:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        path = RESULTS_DIR / name
+        path.write_text(markdown)
+        log(f"written: {path.relative_to(ROOT)}")
+    if json_path:
+        text = json.dumps(as_json, indent=2)
+        if json_path == "-":
+            print(text)
+        else:
+            Path(json_path).write_text(text + "\n")
+            log(f"written: {json_path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.list:
@@ -1131,63 +1204,26 @@ def main(argv: list[str] | None = None) -> int:
             "low and noisy (see --wait-quiet).  Busiest: " + "; ".join(top)
         )
 
-    total = len(report.scenarios) * args.rounds * len(servers)
-    done = 0
-    started_ok: set[str] = set()
-    for scn_name in report.scenarios:
-        scenario = SCENARIOS[scn_name]
-        for rnd in range(1, args.rounds + 1):
-            for name in servers:
-                done += 1
-                if name in report.unavailable:
-                    continue
-                prefix = f"[{done}/{total}] {scn_name} r{rnd} {name}:"
-                attempt = 1
-                while True:
-                    if args.wait_quiet > 0:
-                        wait_quiet(args.wait_quiet)
-                    run = one_run(SERVERS[name], scenario, rnd, opts)
-                    run.attempts = attempt
-                    other = (run.result.other_cpu_percent or 0.0) if run.result else 0.0
-                    if other < NOISY_PERCENT or attempt > args.retry_noisy:
-                        break
-                    log(f"{prefix} other processes used {other:.0f}% of a core: run again")
-                    attempt += 1
-                    time.sleep(opts.pause)
-                report.runs.append(run)
-                if run.ok and run.result is not None:
-                    started_ok.add(name)
-                    res = run.result
-                    extra = f", {res.transfer_mb_per_sec:,.0f} MB/s" if scenario.throughput else ""
-                    extra += (
-                        f" (wrk CPU {res.wrk_cpu_percent:.0f}%,"
-                        f" other processes {res.other_cpu_percent:.0f}%)"
-                    )
-                    flags = f"  FLAGGED: {'; '.join(run.flags)}" if run.flags else ""
-                    log(f"{prefix} {res.requests_per_sec:,.0f} req/s{extra}{flags}")
-                else:
-                    log(f"{prefix} FAILED {run.error}")
-                    if name not in started_ok and (run.error or "").startswith("start:"):
-                        report.unavailable[name] = run.error or "did not start"
-                        report.runs.remove(run)
-                        log(f"{name}: marked unavailable (never started)")
-                time.sleep(opts.pause)
+    def describe(scenario: Scenario, res: Any) -> str:
+        extra = f", {res.transfer_mb_per_sec:,.0f} MB/s" if scenario.throughput else ""
+        extra += (
+            f" (wrk CPU {res.wrk_cpu_percent:.0f}%, other processes {res.other_cpu_percent:.0f}%)"
+        )
+        return f"{res.requests_per_sec:,.0f} req/s{extra}"
 
-    markdown = render_markdown(report)
-    # with --json - the JSON is stdout, so the table goes to stderr
-    print(markdown, file=sys.stderr if args.json == "-" else sys.stdout)
-    if not args.no_save:
-        RESULTS_DIR.mkdir(exist_ok=True)
-        path = RESULTS_DIR / f"{stamp}.md"
-        path.write_text(markdown)
-        log(f"written: {path.relative_to(ROOT)}")
-    if args.json:
-        text = json.dumps(report_json(report), indent=2)
-        if args.json == "-":
-            print(text)
-        else:
-            Path(args.json).write_text(text + "\n")
-            log(f"written: {args.json}")
+    run_matrix(
+        report,
+        args.rounds,
+        lambda name, scn_name, rnd: one_run(SERVERS[name], SCENARIOS[scn_name], rnd, opts),
+        lambda scn_name, res: describe(SCENARIOS[scn_name], res),
+        pause=opts.pause,
+        wait_quiet_limit=args.wait_quiet,
+        retry_noisy=args.retry_noisy,
+    )
+
+    save_report(
+        render_markdown(report), report_json(report), f"{stamp}.md", args.no_save, args.json
+    )
     return 0
 
 

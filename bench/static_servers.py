@@ -36,7 +36,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import hashlib
-import json
 import os
 import shutil
 import statistics
@@ -467,41 +466,30 @@ def main(argv: list[str] | None = None) -> int:
         work.chmod(0o755)  # nginx's worker runs as another user when started as root
         setup = Setup(root=site, digests=make_files(site), nginx=nginx, work=work)
         log(f"# {report.started}; files in {site}; logs in {logs}")
-        total = len(report.scenarios) * args.rounds * len(servers)
-        done = 0
-        for scn_name in report.scenarios:
-            scenario = SCENARIOS[scn_name]
-            for rnd in range(1, args.rounds + 1):
-                for name in servers:
-                    done += 1
-                    if name in report.unavailable:
-                        continue
-                    run = one_run(name, scenario, rnd, opts, setup)
-                    report.runs.append(run)
-                    prefix = f"[{done}/{total}] {scn_name} r{rnd} {name}:"
-                    if run.ok and run.result is not None:
-                        res = run.result
-                        log(
-                            f"{prefix} {res.requests_per_sec:,.0f} req/s, "
-                            f"{res.transfer_mb_per_sec:,.0f} MiB/s (wrk CPU "
-                            f"{res.wrk_cpu_percent:.0f}%, others {res.other_cpu_percent:.0f}%)"
-                            + (f"  FLAGGED: {'; '.join(run.flags)}" if run.flags else "")
-                        )
-                    else:
-                        log(f"{prefix} FAILED {run.error}")
-                    time.sleep(opts.pause)
+
+        def describe(scn_name: str, res: hs.WrkResult) -> str:
+            return (
+                f"{res.requests_per_sec:,.0f} req/s, {res.transfer_mb_per_sec:,.0f} MiB/s (wrk CPU "
+                f"{res.wrk_cpu_percent:.0f}%, others {res.other_cpu_percent:.0f}%)"
+            )
+
+        hs.run_matrix(
+            report,
+            args.rounds,
+            lambda name, scn_name, rnd: one_run(name, SCENARIOS[scn_name], rnd, opts, setup),
+            describe,
+            pause=opts.pause,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    markdown = render_markdown(report)
-    print(markdown)
-    if not args.no_save:
-        path = hs.RESULTS_DIR / f"{stamp}-static.md"
-        path.write_text(markdown)
-        log(f"written: {path.relative_to(ROOT)}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(hs.report_json(report), indent=2) + "\n")
-        log(f"written: {args.json}")
+    hs.save_report(
+        render_markdown(report),
+        hs.report_json(report),
+        f"{stamp}-static.md",
+        args.no_save,
+        args.json,
+    )
     return 0
 
 

@@ -726,63 +726,27 @@ def main(argv: list[str] | None = None) -> int:
             "low and noisy (see --wait-quiet).  Busiest: " + "; ".join(top)
         )
 
-    total = len(report.scenarios) * args.rounds * len(servers)
-    done = 0
-    started_ok: set[str] = set()
-    for scn_name in report.scenarios:
-        scenario = SCENARIOS[scn_name]
-        for rnd in range(1, args.rounds + 1):
-            for name in servers:
-                done += 1
-                if name in report.unavailable:
-                    continue
-                prefix = f"[{done}/{total}] {scn_name} r{rnd} {name}:"
-                attempt = 1
-                while True:
-                    if args.wait_quiet > 0:
-                        hs.wait_quiet(args.wait_quiet)
-                    run = one_run(SERVERS[name], scenario, rnd, opts)
-                    run.attempts = attempt
-                    other = (run.result.other_cpu_percent or 0.0) if run.result else 0.0
-                    if other < NOISY_PERCENT or attempt > args.retry_noisy:
-                        break
-                    log(f"{prefix} other processes used {other:.0f}% of a core: run again")
-                    attempt += 1
-                    time.sleep(opts.pause)
-                report.runs.append(run)
-                if run.ok and run.result is not None:
-                    started_ok.add(name)
-                    res = run.result
-                    extra = f", {res.mb_per_sec:,.0f} MiB/s" if scenario.throughput else ""
-                    extra += (
-                        f" (client CPU {res.client_cpu_percent:.0f}%,"
-                        f" server {res.server_cpu_percent or 0.0:.0f}%,"
-                        f" other processes {res.other_cpu_percent or 0.0:.0f}%)"
-                    )
-                    flags = f"  FLAGGED: {'; '.join(run.flags)}" if run.flags else ""
-                    log(f"{prefix} {res.messages_per_sec:,.0f} msg/s{extra}{flags}")
-                else:
-                    log(f"{prefix} FAILED {run.error}")
-                    if name not in started_ok and (run.error or "").startswith("start:"):
-                        report.unavailable[name] = run.error or "did not start"
-                        report.runs.remove(run)
-                        log(f"{name}: marked unavailable (never started)")
-                time.sleep(opts.pause)
+    def describe(scenario: Scenario, res: Any) -> str:
+        extra = f", {res.mb_per_sec:,.0f} MiB/s" if scenario.throughput else ""
+        extra += (
+            f" (client CPU {res.client_cpu_percent:.0f}%,"
+            f" server {res.server_cpu_percent or 0.0:.0f}%,"
+            f" other processes {res.other_cpu_percent or 0.0:.0f}%)"
+        )
+        return f"{res.messages_per_sec:,.0f} msg/s{extra}"
 
-    markdown = render_markdown(report)
-    print(markdown, file=sys.stderr if args.json == "-" else sys.stdout)
-    if not args.no_save:
-        RESULTS_DIR.mkdir(exist_ok=True)
-        path = RESULTS_DIR / f"{stamp}-ws.md"
-        path.write_text(markdown)
-        log(f"written: {path.relative_to(ROOT)}")
-    if args.json:
-        text = json.dumps(report_json(report), indent=2)
-        if args.json == "-":
-            print(text)
-        else:
-            Path(args.json).write_text(text + "\n")
-            log(f"written: {args.json}")
+    hs.run_matrix(
+        report,
+        args.rounds,
+        lambda name, scn_name, rnd: one_run(SERVERS[name], SCENARIOS[scn_name], rnd, opts),
+        lambda scn_name, res: describe(SCENARIOS[scn_name], res),
+        pause=opts.pause,
+        wait_quiet_limit=args.wait_quiet,
+        retry_noisy=args.retry_noisy,
+    )
+    hs.save_report(
+        render_markdown(report), report_json(report), f"{stamp}-ws.md", args.no_save, args.json
+    )
     return 0
 
 
