@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+import ketch
 from tests.support import IncompleteResponse, RawClient, async_test, respond, serving
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class SlowApp:
@@ -87,6 +91,39 @@ async def test_connection_without_a_request_yet_is_closed_on_shutdown() -> None:
             server.request_shutdown()
             await client.assert_closed(within=1)
         async with asyncio.timeout(1):
+            await task
+
+
+@async_test()
+async def test_a_connection_accepted_as_shutdown_begins_is_drained_not_answered_503(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Shutdown is requested from inside the accept, between making the connection's protocol and
+    # its connection_made (asyncio runs them a loop turn apart): the request must still be
+    # served, as a drained one, not met by a finished drain and a 503.
+    operations = ketch.Server._operations
+
+    def shutdown_on_first_accept(self: ketch.Server, state: Any) -> Callable[[], Any]:
+        make_protocol = operations(self, state)
+        accepted: list[object] = []
+
+        def accept() -> Any:
+            if not accepted:
+                self.request_shutdown()
+            accepted.append(make_protocol())
+            return accepted[-1]
+
+        return accept
+
+    monkeypatch.setattr(ketch.Server, "_operations", shutdown_on_first_accept)
+    async with serving(SlowApp()) as (server, task):
+        async with await RawClient.connect(server.port) as client:
+            await client.send(b"GET /late HTTP/1.1\r\nHost: h\r\n\r\n")
+            response = await client.response()
+            assert (response.status, response.body) == (200, b"/late")
+            assert response.header(b"connection") == b"close"
+            await client.assert_closed()
+        async with asyncio.timeout(2):
             await task
 
 

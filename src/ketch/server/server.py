@@ -3,7 +3,7 @@
 Shutdown (SIGINT/SIGTERM, or `Server.shutdown`):
 
 1. Stop accepting at once: the listening sockets are closed, so new connections are refused, not
-   accepted and reset.
+   accepted and reset.  Connections accepted just before are still set up and drained.
 2. Close idle keep-alive connections once they have been idle `DRAIN_IDLE` seconds (a client's
    next request may be on its way: it is answered, with ``Connection: close``); requests in
    flight finish, their responses carry ``Connection: close``.  Handlers that go on after their
@@ -50,6 +50,11 @@ DRAIN_IDLE = 0.25
 """Seconds a keep-alive connection must have been idle before shutdown closes it.  Closing one
 the moment it goes idle loses the next request a busy client already sent on it (wrk counts read
 errors on every rolling restart); what arrives meanwhile is answered with Connection: close."""
+ACCEPT_TICKS = 2
+"""Loop turns shutdown waits after closing the listeners.  asyncio makes the protocol of an
+accepted connection one turn after the accept and calls its connection_made the turn after that;
+a connection accepted just before the close must be in `connections` before the drain looks, or
+its request finds the drain over and is answered 503."""
 
 
 def install_loop(kind: str) -> None:
@@ -266,6 +271,8 @@ class Server:
             server.close()
         self._servers.clear()
         state.draining = True
+        for _ in range(ACCEPT_TICKS):
+            await asyncio.sleep(0)
         for proto in list(state.connections):
             if proto.cycle is not None and proto.upgraded is not None:
                 proto.upgraded.going_away()  # WebSockets get a 1001 close, and the grace period
