@@ -5,8 +5,9 @@ Theory of operation:
 * Bytes in: ``data_received`` feeds the core and pumps events (`_pump`).  A `Request` creates a
   `Cycle` (cycle.py: the `Exchange` front doors see); body events are queued on it.  The handler
   starts once the bytes at hand are consumed, so a small request is handled with its whole body,
-  and its first step runs at once, inside its Task (`run_eagerly`): a handler that never waits has
-  answered before the next read.
+  and its first step runs at once, inside a Task (`run_eagerly`; on 3.11 the connection's
+  `Runner` from its second request on): a handler that never waits has answered before the next
+  read.
 * Flow control, reading: a cycle holds at most `BODY_HIGH_WATER` unread body bytes; past that the
   pump stops pulling events from the core and pauses the transport until the handler reads.
   Pipelined requests stay unparsed in the core's buffer (at most `PIPELINE_HIGH_WATER` bytes
@@ -43,7 +44,7 @@ from ..http11 import (
 )
 from ..http11.writers import reason_phrase
 from .cycle import CLOSE, SMALL_WRITE, Cycle
-from .eager import run_eagerly
+from .eager import RUNNERS, Runner, run_eagerly
 from .handler import ClientDisconnected
 from .preamble import expect_proxy_header
 from .timeouts import BODY, BUSY, HEAD, IDLE
@@ -87,6 +88,8 @@ class HTTPProtocol:
         self.server: tuple[str, int] | None = None
         self.scheme = "https" if state.is_ssl else "http"
         self.pending_start: Cycle | None = None
+        self.runner: Runner | None = None  # the connection's Task for its handlers (eager.py)
+        self.handled_one = False
         self.pumping = False
         self.pump_scheduled = False  # a pipelined burst was cut short: the pump goes on soon
         self._batch: list[bytes] | None = None  # writes held while the pump runs
@@ -129,6 +132,8 @@ class HTTPProtocol:
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.state.connections.discard(self)
+        if self.runner is not None:
+            self.runner.close()
         cycle = self.cycle
         if cycle is not None:
             cycle.lose()
@@ -410,7 +415,12 @@ class HTTPProtocol:
         self.pending_start = None
         state = self.state
         state.in_flight += 1
-        task = run_eagerly(state.handler(cycle), self.loop, self._handler_done, cycle)
+        runner = self.runner
+        if runner is None and RUNNERS:
+            if self.handled_one:  # a second request: keep-alive, worth a Task of its own
+                self.runner = Runner(self.loop)
+            self.handled_one = True
+        task = run_eagerly(state.handler(cycle), self.loop, self._handler_done, cycle, runner)
         if task is not None:
             cycle.task = task
             state.tasks.add(task)
