@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
-from ketch.server.eager import RUNNERS
+from ketch.server.eager import RUNNERS, run_eagerly
 from ketch.server.resume import Runner
 from tests.support import RawClient, async_test, respond, serve, serving
 
@@ -221,3 +221,39 @@ async def test_a_runner_closed_while_idle_ends() -> None:
     async with asyncio.timeout(1):
         await runner.task
     assert not runner.idle
+
+
+@async_test()
+async def test_a_handler_started_within_another_ones_eager_step_gets_a_task_of_its_own() -> None:
+    # A handler's first step can complete its response and so start the next request's handler
+    # inside it; if both then wait, sharing the runner would lose one of them.
+    loop = asyncio.get_running_loop()
+    runner = Runner(loop)
+    await asyncio.sleep(0)
+    ended: list[str] = []
+    both_ended = asyncio.Event()
+    tasks: dict[str, asyncio.Task[Any] | None] = {}
+
+    def done(name: str, exc: BaseException | None) -> None:
+        assert exc is None
+        ended.append(name)
+        if len(ended) == 2:
+            both_ended.set()
+
+    async def inner() -> None:
+        tasks["inner"] = asyncio.current_task()
+        await asyncio.sleep(0.01)
+
+    async def outer() -> None:
+        tasks["outer"] = asyncio.current_task()
+        run_eagerly(inner(), loop, done, "inner", runner)
+        await asyncio.sleep(0.02)
+        assert asyncio.current_task() is tasks["outer"]
+
+    assert run_eagerly(outer(), loop, done, "outer", runner) is runner.task
+    async with asyncio.timeout(2):
+        await both_ended.wait()
+    assert ended == ["inner", "outer"]
+    assert tasks["outer"] is runner.task
+    assert tasks["inner"] is not runner.task
+    runner.close()

@@ -118,6 +118,7 @@ def _run_in(
     if outer is not None:
         _leave_task(loop, outer)
     _enter_task(loop, task)
+    runner.stepping = True
     pending: Any = None
     exc: BaseException | None = None
     finished = False
@@ -129,6 +130,7 @@ def _run_in(
         finished = True
         exc = error
     finally:
+        runner.stepping = False
         _leave_task(loop, task)
         if outer is not None:
             _enter_task(loop, outer)

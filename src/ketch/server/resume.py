@@ -87,7 +87,17 @@ class Runner:
     handler is carried on.
     """
 
-    __slots__ = ("arg", "closed", "context", "coro", "done", "pending", "task", "waiter")
+    __slots__ = (
+        "arg",
+        "closed",
+        "context",
+        "coro",
+        "done",
+        "pending",
+        "stepping",
+        "task",
+        "waiter",
+    )
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.coro: Coroutine[Any, Any, None] | None = None
@@ -97,14 +107,19 @@ class Runner:
         self.arg: Any = None
         self.waiter: asyncio.Future[None] | None = None  # what the Task waits on while idle
         self.closed = False
+        self.stepping = False  # a handler's eager step runs in the Task now (`run_eagerly`)
         # A context of its own: none of the handlers' variables leak into the Task.
         self.task = loop.create_task(_serve(self, loop), context=contextvars.Context())
 
     @property
     def idle(self) -> bool:
-        """Waiting for a handler: no handler is being carried on, none handed over yet."""
+        """Waiting for a handler: none carried on, none handed over, none in its eager step.
+
+        (A handler's step can complete its response and so start the next request's handler,
+        nested: that one must not share the Task.)
+        """
         waiter = self.waiter
-        return waiter is not None and not waiter.done()
+        return waiter is not None and not waiter.done() and not self.stepping
 
     def take(
         self,
