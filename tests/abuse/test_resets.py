@@ -15,10 +15,11 @@ CLIENTS = 200
 CONCURRENCY = CLIENTS  # all at once
 UPLOAD = 64 * MIB  # announced; about 1 MiB is sent before the reset
 DOWNLOAD_MIB = 64  # asked for; about 1 MiB is read before the reset
-# The target is 8 MiB; measured here it is 5-11 MiB: the C allocator keeps part of the
-# burst's buffers fragmented even after malloc_trim (Python's own objects, tasks and fds all
-# return to their baseline, checked below).  The bound asserted is the one a leak would cross;
-# the figure is recorded, and the 8 MiB target stays open (see the README's status).
+# The target is 8 MiB; measured here it is 0.4-10.6 MiB, mostly 5-8: glibc's heap stays
+# fragmented by a few MiB even after malloc_trim (tracemalloc shows Python's own allocations back
+# within 50 KB of the baseline; objects, tasks and fds are checked below; asyncio's loop leaves
+# 10 MiB, uvloop's less).  The bound asserted is the one a leak would cross; the figure is
+# recorded, and the 8 MiB target is met in most runs, not all.
 RSS_TARGET = 8 * MIB
 RSS_SLACK = 24 * MIB
 LOG_LINE_LIMIT = 10
@@ -111,8 +112,10 @@ def test_clients_resetting_mid_stream_leave_no_leak_and_no_noise() -> None:
             lambda: run(_tasks(server.port)), until=lambda n: n <= tasks_base, timeout=5
         )
         fds_after = server.settle(server.fds, until=lambda n: n <= fds_base, timeout=5)
-        time.sleep(0.5)
-        rss_after = server.rss()
+        # Memory comes back at the server's next tick (every 0.5 s) once the burst is over.
+        rss_after = server.settle(
+            server.rss, until=lambda rss: rss - rss_base <= RSS_TARGET, timeout=2
+        )
         objects_after = run(_objects(server.port))
         new_lines = server.stderr_lines(since=mark)
         tracebacks = server.tracebacks()

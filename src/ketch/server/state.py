@@ -50,6 +50,7 @@ class ServerState:
         self.connections: set[HTTPProtocol] = set()
         self.sweeper = Sweeper(loop, lambda: self.connections, self._after_tick)
         self.peak_connections = 0
+        self.stragglers = False  # a burst's connections still open at its trim (_after_tick)
         self.draining = False
         self.draining_hard = False
         self.in_flight = 0
@@ -82,9 +83,13 @@ class ServerState:
         open_now = len(self.connections)
         if self.peak_connections >= BURST and open_now <= self.peak_connections // 4:
             # A burst is over: give the memory its buffers used back to the system.  If some of
-            # its connections are still open, trim once more when they are gone too.
+            # its connections are still open, trim once more when they are all gone.
             release_free_memory()
-            self.peak_connections = BURST if open_now > BURST // 4 else open_now
+            self.peak_connections = open_now
+            self.stragglers = open_now > 0
+        elif self.stragglers and open_now == 0:
+            release_free_memory()
+            self.stragglers = False
 
     def count_response(self) -> None:
         self.requests_left -= 1
