@@ -8,13 +8,12 @@ core refuses (a CR in a field, say) raises in the handler's call before anything
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..http11 import Data, EndOfMessage, Headers, InformationalResponse, Request, Response
 from .handler import ClientDisconnected
 from .proxy import forwarded_view, replace_host
-from .sendfile import can_sendfile, sendfile
+from .sendfile import can_sendfile, copy_by_reads, sendfile
 from .timeouts import BODY, BUSY
 
 if TYPE_CHECKING:
@@ -33,7 +32,6 @@ __all__ = ["CLOSE", "SMALL_WRITE", "Cycle"]
 SMALL_WRITE = 16 * 1024  # below this, head and content are joined into one write
 JOIN_LIMIT = 64 * 1024  # buffered body pieces up to this total are handed over joined
 SENDFILE_MIN = 64 * 1024  # below this a plain read and write is cheaper than sendfile
-READ_CHUNK = 256 * 1024  # file content read per step when sendfile is not possible
 
 CLOSE = [(b"connection", b"close")]
 
@@ -339,16 +337,7 @@ class Cycle:
                 await sendfile(proto, file, offset, count)
                 self.bytes_sent += count
             return
-        # TLS, chunked framing or a small file: read and write.
-        loop = proto.loop
-        while count > 0:
-            size = min(count, READ_CHUNK)
-            data = await loop.run_in_executor(None, os.pread, file.fileno(), size, offset)
-            if not data:
-                raise OSError("file shorter than expected")
-            offset += len(data)
-            count -= len(data)
-            await self.write(data)
+        await copy_by_reads(file, offset, count, self.write)  # TLS, chunked, or a small file
 
     # ------------------------------------------------------------ protocol switch
 

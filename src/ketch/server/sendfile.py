@@ -14,6 +14,7 @@ being sent, and reading goes on as usual.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from typing import TYPE_CHECKING, Any
@@ -21,11 +22,13 @@ from typing import TYPE_CHECKING, Any
 from .handler import ClientDisconnected
 
 if TYPE_CHECKING:
-    import asyncio
+    from collections.abc import Awaitable, Callable
 
     from .protocol import HTTPProtocol
 
-__all__ = ["can_sendfile", "sendfile"]
+__all__ = ["READ_CHUNK", "can_sendfile", "copy_by_reads", "sendfile"]
+
+READ_CHUNK = 256 * 1024  # file content read per step when sendfile is not possible
 
 
 def can_sendfile(proto: HTTPProtocol, file: Any) -> bool:
@@ -37,6 +40,28 @@ def can_sendfile(proto: HTTPProtocol, file: Any) -> bool:
     except (AttributeError, OSError, ValueError):
         return False
     return proto.transport.get_extra_info("socket") is not None
+
+
+async def copy_by_reads(
+    file: Any, offset: int, count: int, write: Callable[[bytes], Awaitable[None]]
+) -> None:
+    """Send `count` bytes of `file` from `offset` through `write`, a chunk at a time.
+
+    For where sendfile cannot go (TLS, chunked framing, a small file): each chunk is read in the
+    loop's executor, so a slow disk does not stall the loop.
+
+    Raises:
+        OSError: the file is shorter than `offset` + `count`.
+    """
+    loop = asyncio.get_running_loop()
+    fd = file.fileno()
+    while count > 0:
+        data = await loop.run_in_executor(None, os.pread, fd, min(count, READ_CHUNK), offset)
+        if not data:
+            raise OSError("file shorter than expected")
+        offset += len(data)
+        count -= len(data)
+        await write(data)
 
 
 async def sendfile(proto: HTTPProtocol, file: Any, offset: int, count: int) -> None:

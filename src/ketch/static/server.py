@@ -15,7 +15,6 @@ the file."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -23,6 +22,7 @@ from urllib.parse import quote
 from .._compiled import mypyc_attr
 from ..http11 import Request, split_target
 from ..http11.headers import get_values
+from ..server.sendfile import copy_by_reads
 from .files import FileAccessError
 from .negotiation import choose_coding
 from .plan import FilePlan, conditional_fields, plan_file_response
@@ -267,9 +267,6 @@ async def _closing(sending: Any, fd: int) -> None:
         os.close(fd)
 
 
-READ_CHUNK = 256 * 1024
-
-
 class _ASGIExchange:
     """The part of the server's `Exchange` that `StaticFiles.handle` uses, as ASGI messages."""
 
@@ -317,15 +314,7 @@ class _ASGIExchange:
         await self.write(b"", end=True)
 
     async def sendfile(self, file: Any, offset: int, count: int) -> None:
-        loop = asyncio.get_running_loop()
-        while count > 0:
-            size = min(count, READ_CHUNK)
-            data = await loop.run_in_executor(None, os.pread, file.fileno(), size, offset)
-            if not data:
-                raise OSError("file shorter than expected")
-            offset += len(data)
-            count -= len(data)
-            await self.write(data)
+        await copy_by_reads(file, offset, count, self.write)
 
     async def send_pending(self) -> None:
         if self._pending is not None:
