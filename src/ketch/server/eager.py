@@ -73,15 +73,24 @@ def run_eagerly(
         return task
     progress = Progress(coro)
     task = loop.create_task(carry_on(progress), context=context)
+    outer = _current_task(loop)  # a handler may finish a response that starts the next one
+    if outer is not None:
+        _leave_task(loop, outer)
+    _enter_task(loop, task)
+    exc: BaseException | None = None
     try:
-        progress.pending = _first_step(task, coro, context, loop)
+        progress.pending = context.run(coro.send, None)
     except StopIteration:
         progress.finished = True
-        done(arg, None)
-        return None
     except BaseException as error:
         progress.finished = True
-        done(arg, error)
+        exc = error
+    finally:
+        _leave_task(loop, task)
+        if outer is not None:
+            _enter_task(loop, outer)
+    if progress.finished:
+        done(arg, exc)
         return None
 
     def finished(task: asyncio.Task[None]) -> None:
@@ -105,40 +114,30 @@ def _run_in(
 ) -> asyncio.Task[None] | None:
     """`run_eagerly` with the first step inside the idle `runner`'s Task."""
     task = runner.task
-    runner.stepping = True
-    try:
-        pending = _first_step(task, coro, context, loop)
-    except StopIteration:
-        runner.stepping = False
-        done(arg, None)
-        return None
-    except BaseException as error:
-        runner.stepping = False
-        done(arg, error)
-        return None
-    runner.stepping = False
-    runner.take(coro, pending, context, done, arg)
-    return task
-
-
-def _first_step(
-    task: asyncio.Task[None],
-    coro: Coroutine[Any, Any, None],
-    context: contextvars.Context,
-    loop: asyncio.AbstractEventLoop,
-) -> Any:
-    """Run the first step of `coro` with `task` as the current Task; returns what it waits on.
-
-    Raises:
-        StopIteration: the coroutine finished; or whatever it raised.
-    """
-    outer = _current_task(loop)  # a handler may finish a response that starts the next one
+    outer = _current_task(loop)
     if outer is not None:
         _leave_task(loop, outer)
     _enter_task(loop, task)
+    runner.stepping = True
+    pending: Any = None
+    exc: BaseException | None = None
+    finished = False
     try:
-        return context.run(coro.send, None)
+        pending = context.run(coro.send, None)
+    except StopIteration:
+        finished = True
+    except BaseException as error:
+        finished = True
+        exc = error
     finally:
+        runner.stepping = False
         _leave_task(loop, task)
         if outer is not None:
             _enter_task(loop, outer)
+    # (The step is inline in both paths, not a shared helper: in the compiled build an exception
+    # leaving a function gets a traceback made, and StopIteration leaves every finished step.)
+    if finished:
+        done(arg, exc)
+        return None
+    runner.take(coro, pending, context, done, arg)
+    return task
