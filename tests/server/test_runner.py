@@ -49,6 +49,7 @@ class Recorder:
                 seen = "timed out"
         elif path == "/cancel-and-return":
             task.cancel()
+            task.cancel()
         elif path == "/cancel-and-wait":
             task.cancel()
             try:
@@ -147,9 +148,15 @@ async def test_a_handler_that_cancels_its_task_and_returns_does_not_cancel_the_n
     app = Recorder()
     async with serve(app) as server, await RawClient.connect(server.port) as client:
         answers = await bodies(
-            client, *["/"] * WARM_UP, "/cancel-and-return", "/wait", "/cancel-and-return", "/"
+            client,
+            *["/"] * WARM_UP,
+            "/cancel-and-return",
+            "/wait",
+            "/cancel-and-return",
+            "/",
+            "/cancelling",
         )
-    assert answers[WARM_UP:] == [b"unset"] * 4
+    assert answers[WARM_UP:] == [b"unset"] * 4 + [b"cancelling 0"]
     assert_still_in_the_runner(app)
 
 

@@ -159,8 +159,10 @@ async def _serve(runner: Runner, loop: asyncio.AbstractEventLoop) -> None:
         except asyncio.CancelledError as cancelled:
             if runner.coro is None:
                 # A handler that finished in its eager step cancelled its (this) Task on its
-                # way out: for a Task of its own that cancellation would have had no effect.
-                task.uncancel()
+                # way out (maybe more than once): for a Task of its own that would have had no
+                # effect.
+                while task.cancelling():
+                    task.uncancel()
                 continue
             thrown = cancelled  # cancelled in the eager step, then waited: deliver it there
         finally:
