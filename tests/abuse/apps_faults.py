@@ -24,6 +24,8 @@ import os
 from typing import Any
 from urllib.parse import parse_qs
 
+from .apps import _lifespan
+
 __all__ = ["app", "failing_startup"]
 
 _TEXT = [(b"content-type", b"text/plain")]
@@ -67,16 +69,6 @@ async def _stream_until_gone(send: Any) -> None:
         _send_errors.append({"class": type(exc).__name__, "is_oserror": isinstance(exc, OSError)})
         return
     _send_errors.append({"class": None, "is_oserror": False})
-
-
-async def _lifespan(receive: Any, send: Any) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -61,9 +61,10 @@ BODY_HIGH_WATER = 64 * 1024  # unread request body bytes buffered per request
 PIPELINE_HIGH_WATER = 64 * 1024  # pipelined bytes buffered while the current response is written
 DRAIN_LIMIT = 256 * 1024  # unread body bytes discarded after a response to keep the connection
 BATCH_LIMIT = 64 * 1024  # responses held for one send while pipelined requests are answered
-# Pipelined requests answered in one go before the loop gets a turn: each finished handler leaves
-# a Task for the loop to run (on 3.11), so without a bound a 256 KiB read of tiny requests would
-# hold thousands of them at once (a 100000-request flood grew the process by 35 MiB).
+# Pipelined requests answered in one go before the loop gets a turn.  On 3.11 a finished handler
+# leaves a Task for the loop to run until the connection's Runner has started (eager.py), so
+# without a bound a first 256 KiB read of tiny requests would hold thousands at once (a
+# 100000-request flood grew the process by 35 MiB); and other connections get their turn.
 PIPELINE_BURST = 256
 LINGER_SECONDS = 1.0  # after an error answer, how long a client still sending is read and ignored
 LINGER_BYTES = 1024 * 1024  # ... and how much of it
