@@ -12,8 +12,9 @@ Routes (``GET`` unless said otherwise):
 * ``/slow?s=S``: sleeps S seconds, then answers; ``/inflight`` reports how many sleep right now.
 * ``/tasks``: ``len(asyncio.all_tasks())`` of the server's loop.
 * ``/objects``: ``{"gc_objects": n, "<type name>": count, ...}`` for the server's per-connection
-  types (found by name, so the app does not import ketch internals), after a ``gc.collect()``;
-  with ``PYTHONTRACEMALLOC=1`` also ``traced_bytes``, the memory Python allocated and holds.
+  types (found by name, so the app does not import ketch internals), after a ``gc.collect()``
+  (``?collect=0``: before any, so objects left in reference cycles are counted too); with
+  ``PYTHONTRACEMALLOC=1`` also ``traced_bytes``, the memory Python allocated and holds.
 
 Run with ``ketch tests.abuse.apps:app`` from the repository root.
 """
@@ -133,7 +134,8 @@ _WATCHED = ("HTTPProtocol", "Cycle", "Connection", "Future", "Task")
 
 
 async def objects(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    gc.collect()
+    if _query(scope).get("collect") != "0":
+        gc.collect()
     every = gc.get_objects()
     counts = dict.fromkeys(_WATCHED, 0)
     for obj in every:

@@ -50,6 +50,7 @@ class Cycle:
         "client",
         "disconnected",
         "drained",
+        "handler_ended",
         "head_written",
         "proto",
         "request",
@@ -86,7 +87,8 @@ class Cycle:
         self.response_complete = False
         self.status = 0
         self.bytes_sent = 0
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[None] | None = None  # carries the handler if it waited
+        self.handler_ended = False
 
     def _apply_proxy_fields(self) -> None:
         """Take client, scheme and host from a trusted proxy's fields (proxy.py)."""

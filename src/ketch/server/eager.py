@@ -91,6 +91,7 @@ def run_eagerly(
             _enter_task(loop, outer)
     if progress.finished:
         done(arg, exc)
+        exc = None  # (interpreted) its traceback holds this frame: no way back to it from there
         return None
 
     def finished(task: asyncio.Task[None]) -> None:
@@ -138,6 +139,7 @@ def _run_in(
     # leaving a function gets a traceback made, and StopIteration leaves every finished step.)
     if finished:
         done(arg, exc)
+        exc = None  # as in run_eagerly
         return None
     runner.take(coro, pending, context, done, arg)
     return task

@@ -135,14 +135,19 @@ class HTTPProtocol:
         self.state.connections.discard(self)
         if self.runner is not None:
             self.runner.close()
+            self.runner = None
         cycle = self.cycle
         if cycle is not None:
             cycle.lose()
+        # Woken with a result, not an exception: the waiters raise ClientDisconnected themselves,
+        # so no future holds an exception whose traceback holds the future (a cycle).
         for waiter in (self._drain_waiter, self.sendfile_waiter):
             if waiter is not None and not waiter.done():
-                waiter.set_exception(ClientDisconnected("client disconnected"))
+                waiter.set_result(None)
         if self.upgraded is not None:
             self.upgraded.connection_lost()
+        if cycle is None or cycle.handler_ended or self.pending_start is cycle:
+            self._release()
         self.state.on_connection_closed()
 
     def data_received(self, data: bytes) -> None:
@@ -244,6 +249,8 @@ class HTTPProtocol:
             if waiter is None or waiter.done():
                 waiter = self._drain_waiter = self.loop.create_future()
             await waiter
+            if self.closed:
+                raise ClientDisconnected("client disconnected")
 
     async def flush(self) -> None:
         """Wait until every byte written so far has left (held batch and transport buffer)."""
@@ -429,8 +436,13 @@ class HTTPProtocol:
     def _handler_done(self, cycle: Cycle, exc: BaseException | None) -> None:
         state = self.state
         state.in_flight -= 1
-        if cycle.task is not None:
-            state.on_task_done(cycle.task)
+        cycle.handler_ended = True
+        task = cycle.task
+        if task is not None:
+            cycle.task = None  # it holds the handler's exception, whose frames hold the cycle
+            state.on_task_done(task)
+        if self.closed and self.cycle is cycle:
+            self._release()
         if self.upgraded is not None:
             self.upgraded.handler_done(exc is not None)
         if exc is not None and not isinstance(exc, ClientDisconnected | asyncio.CancelledError):
@@ -454,6 +466,15 @@ class HTTPProtocol:
             else:
                 error_log.error("The application returned without starting a response")
             self._fail(cycle)
+
+    def _release(self) -> None:
+        """The connection is gone and its handler is over: drop what refers back to the protocol.
+
+        So the protocol, its transport and their buffers are freed at once by reference counting,
+        not at the garbage collector's next full pass (a burst of resets held megabytes).
+        """
+        self.cycle = self.pending_start = None
+        self.upgraded = None
 
     def _fail(self, cycle: Cycle) -> None:
         if cycle.disconnected or cycle.response_complete:

@@ -184,3 +184,5 @@ async def _serve(runner: Runner, loop: asyncio.AbstractEventLoop) -> None:
         while task.cancelling():
             task.uncancel()
         done(arg, error)
+        # The error's traceback holds this frame: no reference from the frame back to it.
+        error = thrown = None

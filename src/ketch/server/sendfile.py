@@ -115,3 +115,5 @@ async def _writable(loop: asyncio.AbstractEventLoop, fd: int, proto: HTTPProtoco
         proto.sendfile_waiter = None
         with contextlib.suppress(Exception):
             loop.remove_writer(fd)
+    if proto.closed:
+        raise ClientDisconnected("client disconnected")

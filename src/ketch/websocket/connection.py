@@ -257,6 +257,10 @@ class WebSocket:
 
     def connection_lost(self) -> None:
         self._end(self._lost())
+        # websockets keeps its parser's last exception (EOFError at the end), whose traceback
+        # holds the parser's frame and so the Protocol with its zlib state: a reference cycle.
+        # Drop it, so all of that is freed with this connection, not at the next full GC pass.
+        self.protocol.parser_exc = None
         waiter = self._closed_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
