@@ -46,6 +46,7 @@ COMPILED = [
     "src/ketch/static/validators.py",
     "src/ketch/asgi/websocket.py",
     "src/ketch/websocket/connection.py",
+    "src/ketch/websocket/fastpath.py",
     "src/ketch/web/handler.py",
     "src/ketch/web/request.py",
     "src/ketch/web/response.py",

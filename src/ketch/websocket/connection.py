@@ -32,6 +32,7 @@ from websockets.frames import CloseCode, Opcode
 from websockets.protocol import CLOSED, OPEN, Protocol, Side
 
 from ..server.handler import ClientDisconnected
+from .fastpath import BINARY, TEXT, DataFrames, data_header
 
 if TYPE_CHECKING:
     from websockets.extensions import Extension
@@ -47,6 +48,7 @@ __all__ = ["CLOSE_TIMEOUT", "Closed", "WebSocket", "accept"]
 CLOSE_TIMEOUT = 5.0  # seconds the client gets to complete a close handshake we started
 QUEUE_MESSAGES = 16  # received messages waiting for the app before reading pauses (websockets')
 QUEUE_BYTES = 1024 * 1024  # ... or bytes of them
+_JOIN_BELOW = 16 * 1024  # a smaller message is joined to its header: one buffer, one send
 
 _log = logging.getLogger("ketch.websocket")
 _TEXT = Opcode.TEXT
@@ -151,6 +153,11 @@ class WebSocket:
         )
         protocol.extensions = extensions
         self.protocol = protocol
+        # Whole text and binary frames skip websockets' parser and serializer (fastpath.py),
+        # unless an extension (permessage-deflate) transforms them.
+        self._fast = not extensions
+        frame_limit = config.ws_max_frame_size
+        self._frames = DataFrames(max_size if frame_limit is None else min(max_size, frame_limit))
         self.ping_interval = ping_interval or None  # 0 turns keepalive off
         self.ping_timeout = ping_timeout or None
         self.closed: Closed | None = None
@@ -172,6 +179,19 @@ class WebSocket:
     def data_received(self, data: bytes) -> None:
         self._heard = True
         protocol = self.protocol
+        frames = self._frames
+        if frames.reading or (
+            self._fast
+            and self._parts is None
+            and self.closed is None
+            and protocol.state is OPEN
+            and not protocol.reader.buffer
+        ):
+            data = frames.feed(data)
+            if frames.messages and not self._deliver_fast(frames.messages):
+                return
+            if not data:
+                return
         protocol.receive_data(data)
         for event in protocol.events_received():
             frame = cast("Frame", event)  # a server protocol in OPEN state yields frames only
@@ -219,6 +239,22 @@ class WebSocket:
             # pings without reading would grow our buffer.  Read nothing more until it drains.
             self._write_blocked = True
             proto.stop_reading()
+
+    def _deliver_fast(self, messages: list[tuple[int, bytes]]) -> bool:
+        """Deliver what `DataFrames` read; False if the connection failed (bad UTF-8)."""
+        for first, payload in messages:
+            if first == TEXT:
+                try:
+                    text = payload.decode()
+                except UnicodeDecodeError:
+                    messages.clear()
+                    self._fail(CloseCode.INVALID_DATA, "invalid UTF-8 in a text message")
+                    return False
+                self._deliver(text, len(payload))
+            else:
+                self._deliver(payload, len(payload))
+        messages.clear()
+        return True
 
     def writing_resumed(self) -> None:
         """The transport's buffer drained: read again, unless the app is still behind."""
@@ -340,7 +376,11 @@ class WebSocket:
         protocol = self.protocol
         if protocol.state is OPEN:
             protocol.fail(code, reason)
-        self._end(Closed(code, reason, failed=True))
+            self._end(Closed(code, reason, failed=True))
+        else:
+            # The close handshake began in the same read (websockets has answered the client's
+            # close): the app hears the end the client hears.
+            self._end(self._lost())
         self._flush()
 
     def _flush(self) -> None:
@@ -409,15 +449,30 @@ class WebSocket:
         """
         self._check_open()
         protocol = self.protocol
-        try:
-            if type(message) is str:
-                protocol.send_text(message.encode())
-            else:
-                protocol.send_binary(message)  # type: ignore[arg-type]
-        except InvalidState:  # pragma: no cover - _check_open ruled it out
-            raise ClientDisconnected("the WebSocket is closed") from None
-        self._flush()
         proto = self.proto
+        if self._fast and not protocol.expect_continuation_frame:
+            if protocol.writes:
+                self._flush()
+            if type(message) is str:
+                payload = message.encode()
+                first = TEXT
+            else:
+                payload = message  # type: ignore[assignment]
+                first = BINARY
+            header = data_header(first, len(payload))
+            if len(payload) < _JOIN_BELOW and type(payload) is bytes:
+                proto.write(header + payload)
+            else:
+                proto.write_pair(header, payload)
+        else:
+            try:
+                if type(message) is str:
+                    protocol.send_text(message.encode())
+                else:
+                    protocol.send_binary(message)  # type: ignore[arg-type]
+            except InvalidState:  # pragma: no cover - _check_open ruled it out
+                raise ClientDisconnected("the WebSocket is closed") from None
+            self._flush()
         if proto.write_paused:
             await proto.drain()
 
