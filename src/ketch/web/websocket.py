@@ -253,6 +253,10 @@ class WebSocketResponse(StreamResponse):
         if kind is bytes:
             return _new_message(WSMessage, (_BINARY, message, None))
         assert isinstance(message, Closed)
+        return self._ended(message)
+
+    def _ended(self, message: Closed) -> WSMessage:
+        """The message that reports the end, once (`receive` returns CLOSED after it)."""
         self._close_reported = True
         if self._close_code is None:
             self._close_code = message.code
@@ -290,10 +294,20 @@ class WebSocketResponse(StreamResponse):
         return self
 
     async def __anext__(self) -> WSMessage:
-        message = await self.receive()
-        if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-            raise StopAsyncIteration
-        return message
+        # `receive` inlined: one coroutine less per message on the commonest loop.
+        ws = self._open()
+        if not self._close_reported:
+            message = await ws.receive(self._receive_timeout)
+            kind = type(message)
+            if kind is str:
+                return _new_message(WSMessage, (_TEXT, message, None))
+            if kind is bytes:
+                return _new_message(WSMessage, (_BINARY, message, None))
+            assert isinstance(message, Closed)
+            ended = self._ended(message)
+            if ended.type is WSMsgType.ERROR:
+                return ended
+        raise StopAsyncIteration
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         raise RuntimeError("use send_str/send_bytes on a WebSocketResponse, not write()")
