@@ -32,6 +32,7 @@ BINARY = 0x82  # ... and of a whole binary frame: opcode 2
 _MASKED = 0x80
 _LENGTH_16 = 126
 _LENGTH_64 = 127
+_VIEW_FROM = 1024  # from this payload size, unmask from a view of the bytes read, not a copy
 
 # Headers of short frames, made once: a reply of under 126 bytes is one tuple lookup.
 _SHORT_TEXT = tuple(bytes((TEXT, n)) for n in range(_LENGTH_16))
@@ -63,7 +64,7 @@ class DataFrames:
         self._first = 0
         self._mask = b""
         self._missing = 0  # payload bytes still to come of the frame being read
-        self._chunks: list[bytes] = []
+        self._chunks: list[bytes | memoryview] = []
 
     @property
     def reading(self) -> bool:
@@ -109,9 +110,12 @@ class DataFrames:
                 self._first = first
                 self._mask = mask
                 self._missing = end - size
-                self._chunks = [data[start:]]
+                self._chunks = [memoryview(data)[start:]]
                 return b""
-            messages.append((first, apply_mask(data[start:end], mask)))
+            if length < _VIEW_FROM:
+                messages.append((first, apply_mask(data[start:end], mask)))
+            else:  # unmasked straight from the bytes read: no copy of the payload first
+                messages.append((first, apply_mask(memoryview(data)[start:end], mask)))
             position = end
         if position == 0:
             return data
@@ -124,7 +128,7 @@ class DataFrames:
             self._chunks.append(data)
             self._missing = missing - len(data)
             return len(data)
-        self._chunks.append(data[:missing])
+        self._chunks.append(memoryview(data)[:missing])
         self._missing = 0
         payload = b"".join(self._chunks)
         self._chunks = []
