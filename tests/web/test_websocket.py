@@ -984,6 +984,24 @@ async def test_a_message_above_max_msg_size_is_an_error_1009_for_aiohttp() -> No
 
 
 @async_test()
+async def test_max_msg_size_0_means_no_limit_as_in_aiohttp() -> None:
+    observed = Observed()
+
+    @observed.watch
+    async def handle(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=0)
+        await ws.prepare(request)
+        observed["got"] = await ws.receive()
+        observed.done.set()
+        return ws
+
+    async with serve(app_with(handle), ws_max_size=1000) as server, aiohttp_ws(url(server)) as ws:
+        await ws.send_bytes(b"b" * 5000)  # over the server's ws_max_size
+        await observed.wait()
+    assert observed["got"].data == b"b" * 5000
+
+
+@async_test()
 async def test_max_msg_size_applies_after_inflating_for_websockets() -> None:
     observed = Observed()
     async with serve(app_with(size_limited(observed))) as server:

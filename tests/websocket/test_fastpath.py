@@ -57,18 +57,34 @@ def test_a_frame_arriving_in_pieces_is_read_whole() -> None:
     assert frames.messages == [(TEXT, b"hello")]
 
 
+@pytest.mark.parametrize("form", [126, 127])
+def test_an_extended_length_is_read_only_whole_and_in_its_shortest_form(form: int) -> None:
+    mask = b"\x00\x00\x00\x00"
+    long_enough = b"q" * (200 if form == 126 else 70_000)
+    wire = client_frame(BINARY, long_enough)
+    cut = 4 if form == 126 else 9  # inside the extended length
+    frames = DataFrames(None)
+    assert frames.feed(wire[:cut]) == wire[:cut]  # left to websockets, untouched
+    assert frames.messages == []
+    assert frames.feed(wire) == b""
+    assert frames.messages == [(BINARY, long_enough)]
+    short_in_long_form = bytes((BINARY, 0x80 | form)) + bytes(2 if form == 126 else 8)
+    short_in_long_form = short_in_long_form[:-1] + b"\x05" + mask + b"hello"
+    frames = DataFrames(None)
+    assert frames.feed(short_in_long_form) == short_in_long_form
+
+
 # ------------------------------------------------------------------ client byte streams
 
 
-def client_frame(
-    first: int, payload: bytes, *, masked: bool = True, long_form: bool = False
-) -> bytes:
-    """A client frame as given: `first` is the whole first byte (FIN, RSV bits, opcode)."""
+def client_frame(first: int, payload: bytes, *, masked: bool = True, long_form: int = 0) -> bytes:
+    """A client frame as given: `first` is the whole first byte (FIN, RSV bits, opcode);
+    `long_form` 126 or 127 writes the length in that form even where a shorter one would do."""
     length = len(payload)
     mask_bit = 0x80 if masked else 0
-    if long_form or length >= 65536:
+    if long_form == 127 or length >= 65536:
         head = bytes((first, mask_bit | 127)) + struct.pack("!Q", length)
-    elif length >= 126:
+    elif long_form == 126 or length >= 126:
         head = bytes((first, mask_bit | 126)) + struct.pack("!H", length)
     else:
         head = bytes((first, mask_bit | length))
@@ -100,7 +116,9 @@ good_frames = st.one_of(
     fragmented(),
     st.binary(max_size=20).map(lambda b: client_frame(0x89, b)),  # ping
     st.binary(max_size=20).map(lambda b: client_frame(0x8A, b)),  # pong
-    st.binary(max_size=20).map(lambda b: client_frame(BINARY, b, long_form=True)),
+    st.builds(
+        lambda b, form: client_frame(BINARY, b, long_form=form), blobs, st.sampled_from([126, 127])
+    ),
 )
 bad_frames = st.one_of(
     st.just(client_frame(TEXT, b"\xc3\x28")),  # invalid UTF-8

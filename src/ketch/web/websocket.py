@@ -49,6 +49,8 @@ __all__ = [
     "WebSocketResponse",
 ]
 
+_NO_LIMIT = 1 << 62  # max_msg_size=0 (aiohttp's "no limit"): larger than any message
+
 
 _TEXT: Final = WSMsgType.TEXT
 _BINARY: Final = WSMsgType.BINARY
@@ -65,7 +67,8 @@ class WebSocketResponse(StreamResponse):
         heartbeat: seconds of silence before a ping; no pong within half of it closes (1011).
             Default: the server's ``ws_ping_interval``/``ws_ping_timeout``.
         compress: accept ``permessage-deflate`` if the client offers it (and the server allows).
-        max_msg_size: the largest message accepted (close 1009); default: ``ws_max_size``.
+        max_msg_size: the largest message accepted (close 1009); default: ``ws_max_size``;
+            ``0``: no limit, as in aiohttp.
         receive_timeout: seconds `receive` waits by default (``asyncio.TimeoutError`` after).
         timeout: seconds `close` waits for the client's close.
     """
@@ -142,7 +145,7 @@ class WebSocketResponse(StreamResponse):
             subprotocol=chosen,
             headers=[(n, v) for n, v in head if n != b"content-type"],
             compression=bool(self._compress),
-            max_size=self._max_msg_size,
+            max_size=_NO_LIMIT if self._max_msg_size == 0 else self._max_msg_size,
             ping_interval=heartbeat,
             ping_timeout=heartbeat / 2 if heartbeat else None,
         )
