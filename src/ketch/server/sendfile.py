@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from .protocol import HTTPProtocol
 
-__all__ = ["READ_CHUNK", "can_sendfile", "copy_by_reads", "sendfile"]
+__all__ = ["can_sendfile", "copy_by_reads", "sendfile"]
 
 READ_CHUNK = 256 * 1024  # file content read per step when sendfile is not possible
 

@@ -31,6 +31,7 @@ from websockets.exceptions import InvalidState
 from websockets.frames import CloseCode, Opcode
 from websockets.protocol import CLOSED, OPEN, Protocol, Side
 
+from ..server.cycle import SMALL_WRITE
 from ..server.handler import ClientDisconnected
 from .fastpath import BINARY, TEXT, DataFrames, data_header
 
@@ -48,7 +49,6 @@ __all__ = ["CLOSE_TIMEOUT", "Closed", "WebSocket", "accept"]
 CLOSE_TIMEOUT = 5.0  # seconds the client gets to complete a close handshake we started
 QUEUE_MESSAGES = 16  # received messages waiting for the app before reading pauses (websockets')
 QUEUE_BYTES = 1024 * 1024  # ... or bytes of them
-_JOIN_BELOW = 16 * 1024  # a smaller message is joined to its header: one buffer, one send
 
 _log = logging.getLogger("ketch.websocket")
 _TEXT = Opcode.TEXT
@@ -460,7 +460,7 @@ class WebSocket:
                 payload = message  # type: ignore[assignment]
                 first = BINARY
             header = data_header(first, len(payload))
-            if len(payload) < _JOIN_BELOW and type(payload) is bytes:
+            if len(payload) < SMALL_WRITE and type(payload) is bytes:  # one buffer, one send
                 proto.write(header + payload)
             else:
                 proto.write_pair(header, payload)
