@@ -31,6 +31,7 @@ COMPILED = [
     "src/ketch/http11/writers.py",
     "src/ketch/server/cycle.py",
     "src/ketch/server/eager.py",
+    "src/ketch/server/memory.py",
     "src/ketch/server/metered.py",  # subclasses the compiled HTTPProtocol, so must be compiled
     "src/ketch/server/protocol.py",
     "src/ketch/server/proxy.py",

@@ -1,4 +1,4 @@
-"""The programmatic API: ketch.run, loop selection, app loading hooks, memory release."""
+"""The programmatic API: ketch.run, loop selection, app loading hooks."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import pytest
 from ketch.app_loading import AppLoadError, front_door, import_app
 from ketch.server import Config
 from ketch.server.listeners import ListenError, bind_sockets
-from ketch.server.memory import release_free_memory
 from ketch.server.server import install_loop
 
 if TYPE_CHECKING:
@@ -92,10 +91,6 @@ def test_an_object_with_its_own_front_door_is_served_by_it() -> None:
     config = Config()
     assert front_door(NativeApp(), config) == ("handler", None)
     assert sentinel == [config]
-
-
-def test_release_free_memory_runs_anywhere() -> None:
-    release_free_memory()  # glibc: malloc_trim; elsewhere: nothing, and never an error
 
 
 def test_an_unbindable_unix_socket_path_is_a_one_line_listen_error(tmp_path: Path) -> None:

@@ -117,8 +117,7 @@ class HTTPProtocol:
         state = self.state
         connections = state.connections
         connections.add(self)
-        if len(connections) > state.peak_connections:
-            state.peak_connections = len(connections)
+        state.after_burst.opened(len(connections))
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and len(peer) >= 2:
             self.client = (str(peer[0]), int(peer[1]))

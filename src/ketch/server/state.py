@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from .accesslog import AccessRecord
-from .memory import release_free_memory
+from .memory import AfterBurst, release_free_memory
 from .proxy import TrustedProxies
 from .timeouts import Sweeper
 
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["ServerState"]
 
 access_log = logging.getLogger("ketch.access")
-
-BURST = 64  # open connections that count as a burst worth trimming memory after
 
 
 class ServerState:
@@ -49,8 +47,7 @@ class ServerState:
         self.extra_headers: Headers = [(b"server", b"ketch")] if config.server_header else []
         self.connections: set[HTTPProtocol] = set()
         self.sweeper = Sweeper(loop, lambda: self.connections, self._after_tick)
-        self.peak_connections = 0
-        self.stragglers = False  # a burst's connections still open at its trim (_after_tick)
+        self.after_burst = AfterBurst()
         self.draining = False
         self.draining_hard = False
         self.in_flight = 0
@@ -80,16 +77,8 @@ class ServerState:
     def _after_tick(self) -> None:
         if self.date_header:
             self.date = self.sweeper.date
-        open_now = len(self.connections)
-        if self.peak_connections >= BURST and open_now <= self.peak_connections // 4:
-            # A burst is over: give the memory its buffers used back to the system.  If some of
-            # its connections are still open, trim once more when they are all gone.
-            release_free_memory()
-            self.peak_connections = open_now
-            self.stragglers = open_now > 0
-        elif self.stragglers and open_now == 0:
-            release_free_memory()
-            self.stragglers = False
+        if self.after_burst.due(len(self.connections)):
+            release_free_memory()  # what the burst's buffers used goes back to the system
 
     def count_response(self) -> None:
         self.requests_left -= 1
@@ -97,6 +86,7 @@ class ServerState:
             self.requests_spent()
 
     def on_connection_closed(self) -> None:
+        self.after_burst.closed += 1
         if self.draining and not self.connections and not self.tasks:
             self.idle.set()
 
