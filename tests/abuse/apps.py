@@ -37,6 +37,7 @@ __all__ = [
     "echo_length",
     "hello",
     "inflight",
+    "lifespan",
     "objects",
     "slow",
     "tasks",
@@ -149,7 +150,8 @@ async def objects(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await _answer(send, json.dumps(report).encode(), _JSON)
 
 
-async def _lifespan(receive: Any, send: Any) -> None:
+async def lifespan(receive: Any, send: Any) -> None:
+    """A lifespan that starts and stops at once (every abuse app's)."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
@@ -172,7 +174,7 @@ _ROUTES = {
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """Route to one of the apps above by path."""
     if scope["type"] == "lifespan":
-        await _lifespan(receive, send)
+        await lifespan(receive, send)
         return
     if scope["type"] != "http":
         return

@@ -24,7 +24,7 @@ import os
 from typing import Any
 from urllib.parse import parse_qs
 
-from .apps import _lifespan
+from .apps import lifespan
 
 __all__ = ["app", "failing_startup"]
 
@@ -74,7 +74,7 @@ async def _stream_until_gone(send: Any) -> None:
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """Route to one of the faults above by path."""
     if scope["type"] == "lifespan":
-        await _lifespan(receive, send)
+        await lifespan(receive, send)
         return
     if scope["type"] != "http":
         return

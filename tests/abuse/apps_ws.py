@@ -19,6 +19,8 @@ import sys
 from typing import Any
 from urllib.parse import parse_qs
 
+from .apps import lifespan
+
 __all__ = ["FLOOD_LINE", "app"]
 
 FLOOD_LINE = "ws-flood:"
@@ -88,23 +90,13 @@ async def stall(scope: dict[str, Any], receive: Any, send: Any) -> None:
         size += len(data)
 
 
-async def _lifespan(receive: Any, send: Any) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
 _ROUTES = {"/flood": flood, "/stall": stall}
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """Route by scope type, then by path."""
     if scope["type"] == "lifespan":
-        await _lifespan(receive, send)
+        await lifespan(receive, send)
         return
     if scope["type"] == "http":
         await send({"type": "http.response.start", "status": 200, "headers": _TEXT})

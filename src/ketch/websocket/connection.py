@@ -185,13 +185,15 @@ class WebSocket:
             and self._parts is None
             and self.closed is None
             and protocol.state is OPEN
-            and not protocol.reader.buffer
+            and frames.at_boundary
         ):
             data = frames.feed(data)
             if frames.messages and not self._deliver_fast(frames.messages):
                 return
             if not data:
                 return
+        if self._fast:
+            frames.hand_over(data)
         protocol.receive_data(data)
         for event in protocol.events_received():
             frame = cast("Frame", event)  # a server protocol in OPEN state yields frames only

@@ -7,11 +7,13 @@ from the bytes a client sent, `data_header` writes their headers; `WebSocket` us
 while nothing else is going on:
 
 * reading: no extension was negotiated, the connection is open, no fragmented message is under
-  way, and websockets holds no partial frame.  A frame is taken only if it has FIN set, no RSV
-  bit, opcode text or binary, the mask bit set, its length in the shortest encoding and within
-  the size limit.  At the first other frame (a control frame, a fragment, anything invalid), that
-  frame and every byte after it go to websockets, which handles them as always: validation,
-  errors and their close codes stay the library's.
+  way, and websockets is not inside a frame: the bytes handed to it are followed to their frame
+  boundaries (`DataFrames.hand_over`), since websockets' reader does not say whether it is
+  (after a frame's first two bytes its buffer is empty, yet it waits for the rest).  A frame is
+  taken only if it has FIN set, no RSV bit, opcode text or binary, the mask bit set, its length
+  in the shortest encoding and within the size limit.  At the first other frame (a control
+  frame, a fragment, anything invalid), that frame and every byte after it go to websockets,
+  which handles them as always: validation, errors and their close codes stay the library's.
 * writing: no extension, and no fragmented message being sent.
 
 What both produce is checked against websockets byte for byte and message for message
@@ -56,7 +58,7 @@ class DataFrames:
     frame whose payload is still arriving is kept (`reading`) until it is complete.
     """
 
-    __slots__ = ("_chunks", "_first", "_mask", "_missing", "limit", "messages")
+    __slots__ = ("_chunks", "_first", "_head", "_mask", "_missing", "_owed", "limit", "messages")
 
     def __init__(self, limit: int | None) -> None:
         self.limit = limit  # the largest payload taken here; larger frames go to websockets
@@ -65,11 +67,52 @@ class DataFrames:
         self._mask = b""
         self._missing = 0  # payload bytes still to come of the frame being read
         self._chunks: list[bytes | memoryview] = []
+        # The frame websockets is reading: its bytes still to come, or its header so far.
+        self._owed = 0
+        self._head = b""
 
     @property
     def reading(self) -> bool:
         """A frame's payload is partly here: the bytes that follow must come here first."""
         return self._missing > 0
+
+    @property
+    def at_boundary(self) -> bool:
+        """Whether websockets has every frame handed to it whole: reading here may resume."""
+        return self._owed == 0 and not self._head
+
+    def hand_over(self, data: bytes) -> None:
+        """Follow the frames in `data`, which goes to websockets, to where they end."""
+        size = len(data)
+        if self._owed >= size:
+            self._owed -= size
+            return
+        position = self._owed
+        self._owed = 0
+        if self._head:  # a header cut short by the previous read: read it again, whole
+            data = self._head + data
+            size = len(data)
+            self._head = b""
+        while position < size:
+            if size - position < 2:
+                self._head = data[position:]
+                return
+            second = data[position + 1]
+            length = second & 0x7F
+            start = position + (6 if second & _MASKED else 2)
+            if length == _LENGTH_16:
+                start += 2
+            elif length == _LENGTH_64:
+                start += 8
+            if start > size:
+                self._head = data[position:]
+                return
+            if length == _LENGTH_16:
+                length = int.from_bytes(data[position + 2 : position + 4], "big")
+            elif length == _LENGTH_64:
+                length = int.from_bytes(data[position + 2 : position + 10], "big")
+            position = start + length
+        self._owed = position - size
 
     def feed(self, data: bytes) -> bytes:
         """Take the whole simple frames at the start of `data`; return what is left (or b"")."""
