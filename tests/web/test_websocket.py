@@ -876,13 +876,12 @@ async def test_heartbeat_pings_and_a_client_that_answers_stays_connected() -> No
         assert (await receive(ws)).data == "still here"
 
 
-@async_test()
-async def test_heartbeat_closes_a_client_that_does_not_answer_pings() -> None:
-    observed = Observed()
+def one_message(observed: Observed, **options: Any) -> Handler:
+    """A handler that receives one message (or the end) on a `WebSocketResponse(**options)`."""
 
     @observed.watch
     async def handle(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=0.5)
+        ws = web.WebSocketResponse(**options)
         await ws.prepare(request)
         observed["message"] = await ws.receive()
         observed["close_code"] = ws.close_code
@@ -890,6 +889,13 @@ async def test_heartbeat_closes_a_client_that_does_not_answer_pings() -> None:
         observed.done.set()
         return ws
 
+    return handle
+
+
+@async_test()
+async def test_heartbeat_closes_a_client_that_does_not_answer_pings() -> None:
+    observed = Observed()
+    handle = one_message(observed, heartbeat=0.5)
     loop = asyncio.get_running_loop()
     async with serve(app_with(handle)) as server, aiohttp_ws(url(server), autoping=False) as ws:
         started = loop.time()
@@ -986,19 +992,11 @@ async def test_a_message_above_max_msg_size_is_an_error_1009_for_aiohttp() -> No
 @async_test()
 async def test_max_msg_size_0_means_no_limit_as_in_aiohttp() -> None:
     observed = Observed()
-
-    @observed.watch
-    async def handle(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(max_msg_size=0)
-        await ws.prepare(request)
-        observed["got"] = await ws.receive()
-        observed.done.set()
-        return ws
-
+    handle = one_message(observed, max_msg_size=0)
     async with serve(app_with(handle), ws_max_size=1000) as server, aiohttp_ws(url(server)) as ws:
         await ws.send_bytes(b"b" * 5000)  # over the server's ws_max_size
         await observed.wait()
-    assert observed["got"].data == b"b" * 5000
+    assert observed["message"].data == b"b" * 5000
 
 
 @async_test()
