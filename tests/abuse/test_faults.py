@@ -394,7 +394,7 @@ def test_tls_port_closes_garbage_plain_http_and_silence_without_a_traceback() ->
     for name in ("garbage", "plain_http", "client_hello_then_garbage"):
         how, seconds = results[name]
         assert how in {"eof", "reset"}, (name, how)
-        assert seconds < 0.1, (name, seconds)
+        assert seconds < 0.5, (name, seconds)  # at once, not at the 1 s handshake timeout
     how, seconds = results["silent"]
     assert how in {"eof", "reset"}
     assert handshake_timeout - 0.1 <= seconds <= handshake_timeout + 1.0
