@@ -218,6 +218,7 @@ def test_access_log_json_format() -> None:
     assert record["bytes"] == 5
     assert record["referer"] == "http://ref.example/"
     assert record["user_agent"] == 'agent "quoted"'
+    assert 0 <= record["duration_ms"] < 5000
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", record["time"])
 
 

@@ -22,12 +22,13 @@ __all__ = ["AccessRecord"]
 class AccessRecord:
     """One request's access log line, formatted only when it is emitted."""
 
-    __slots__ = ("cycle", "format", "when")
+    __slots__ = ("cycle", "duration", "format", "when")
 
     def __init__(self, cycle: Cycle, format: str) -> None:
         self.cycle = cycle
         self.format = format
         self.when = time.time()
+        self.duration = time.perf_counter() - cycle.started  # head read to response complete
 
     def __str__(self) -> str:
         cycle = self.cycle
@@ -49,6 +50,7 @@ class AccessRecord:
                     "referer": _header(cycle, b"referer"),
                     "user_agent": _header(cycle, b"user-agent"),
                     "request_id": _header(cycle, b"x-request-id"),
+                    "duration_ms": round(self.duration * 1000, 3),
                 }
             )
         stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(self.when))

@@ -8,6 +8,7 @@ core refuses (a CR in a field, say) raises in the handler's call before anything
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..http11 import Data, EndOfMessage, Headers, InformationalResponse, Request, Response
@@ -58,6 +59,7 @@ class Cycle:
         "response_started",
         "scheme",
         "server",
+        "started",
         "status",
         "task",
     )
@@ -89,6 +91,8 @@ class Cycle:
         self.bytes_sent = 0
         self.task: asyncio.Task[None] | None = None  # carries the handler if it waited
         self.handler_ended = False
+        # When the head was read, for the access log's duration (a clock read only if it is on).
+        self.started = perf_counter() if proto.state.access_log else 0.0
 
     def _apply_proxy_fields(self) -> None:
         """Take client, scheme and host from a trusted proxy's fields (proxy.py)."""
